@@ -1,0 +1,1 @@
+"""Prefect blocks: credentials and settings per service; each builds its client."""

@@ -1,0 +1,1 @@
+"""Schedules, deployments and the `nxt` command."""

@@ -1,0 +1,1 @@
+"""Prefect flows: what runs. The public Python API of NXT Integrations."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: vendor webhooks in (verify, store, ack), flow runs out."""

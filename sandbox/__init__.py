@@ -1,0 +1,1 @@
+"""Local stand-ins for every external service, speaking their real wire protocols."""

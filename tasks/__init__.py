@@ -1,0 +1,1 @@
+"""Prefect tasks: retryable units of work, each a batch (a page batch, a push batch, ...)."""
