@@ -1,1 +1,41 @@
 """Prefect blocks: credentials and settings per service; each builds its client."""
+
+from __future__ import annotations
+
+from blocks._load import BlockNotFound, load_block
+from blocks.authorizenet import AuthorizeNetGateway
+from blocks.hub import HubDatabase
+from blocks.paypal import PayPalGateway
+from blocks.sendgrid import SendGridEmail
+from blocks.square import SquareGateway
+from blocks.stripe import StripeGateway
+from blocks.twilio import TwilioSMS
+from blocks.webhooks import ThirdPartyWebhookSecrets
+from blocks.woocommerce import WooCommerceStore
+
+__all__ = [
+    "AuthorizeNetGateway",
+    "BlockNotFound",
+    "HubDatabase",
+    "PayPalGateway",
+    "SendGridEmail",
+    "SquareGateway",
+    "StripeGateway",
+    "ThirdPartyWebhookSecrets",
+    "TwilioSMS",
+    "WooCommerceStore",
+    "load_block",
+]
+
+BLOCK_TYPES: tuple[type, ...] = (
+    WooCommerceStore,
+    StripeGateway,
+    PayPalGateway,
+    SquareGateway,
+    AuthorizeNetGateway,
+    TwilioSMS,
+    SendGridEmail,
+    HubDatabase,
+    ThirdPartyWebhookSecrets,
+)
+"""Every block type of this project, in the order commands list them."""

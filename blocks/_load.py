@@ -1,0 +1,37 @@
+"""Loading a saved block by name, with one clear error when there is none."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from prefect.blocks.core import Block
+
+__all__ = ["BlockNotFound", "load_block"]
+
+B = TypeVar("B", bound=Block)
+
+
+class BlockNotFound(ValueError):
+    """No block document of this type has that name."""
+
+    def __init__(self, block_cls: type[Block], name: str) -> None:
+        self.block_type_name = block_cls.get_block_type_name()
+        self.name = name
+        super().__init__(
+            f"no {self.block_type_name} block named {name!r}; "
+            "create it with `nxt blocks from-env` or in the Prefect UI"
+        )
+
+
+def load_block(block_cls: type[B], name: str) -> B:
+    """Load the block document `name` of `block_cls`.
+
+    Raises:
+        BlockNotFound: no such document (the type may not even be registered yet).
+    """
+    try:
+        return block_cls.load(name)
+    except ValueError as exc:
+        if "Unable to find block document" in str(exc):
+            raise BlockNotFound(block_cls, name) from None
+        raise
