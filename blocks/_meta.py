@@ -1,4 +1,4 @@
-"""What every NXT block shares: documentation and logo URLs, and the validators of non-secret fields.
+"""What every NXT block shares: docs and logo URLs, and the validators of non-secret fields.
 
 A validator raises `FieldValueError`, which keeps the bare reason apart from the value, so that
 `blocks.from_env` can report `VARIABLE=value <reason>` while direct use reads `'value' <reason>`.
@@ -70,7 +70,8 @@ def _e164(value: str) -> str:
     value = value.strip()
     if not _E164.match(value):
         raise FieldValueError(
-            value, "is not an E.164 phone number; write it as + country code number, e.g. +15551234567"
+            value,
+            "is not an E.164 phone number; write it as + country code number, e.g. +15551234567",
         )
     return value
 
