@@ -15,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
 @app.callback()
 def _root() -> None:
     """NXT Integrations: keep a WooCommerce store, gateways and messaging in step with your hub."""

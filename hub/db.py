@@ -1,0 +1,122 @@
+"""Connecting to the hub database.
+
+The embedded default is a SQLite file in the per-user data directory (WAL mode, foreign keys on), so the
+project works with no server at all. `NXT_DATABASE_URL` (or the `HubDatabase` block) selects PostgreSQL,
+always through psycopg 3. An empty database is migrated to the current schema on first use; a database at
+an older revision is left alone with a message to run `nxt db upgrade` (upgrading production is a decision).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from hub.errors import HubConfigError
+
+DATABASE_URL_ENV = "NXT_DATABASE_URL"
+URL_HELP = "use sqlite:///path/to/hub.db or postgresql://user:password@host:5432/dbname"
+
+
+def default_database_path() -> Path:
+    """Where the embedded SQLite hub lives: the per-user data directory of nxt-integrations."""
+    return platformdirs.user_data_path("nxt-integrations") / "hub.db"
+
+
+def resolve_database_url(url: str | None = None) -> sa.URL:
+    """The hub URL to use: `url`, else `NXT_DATABASE_URL`, else the embedded SQLite file.
+
+    Raises:
+        HubConfigError: the URL is malformed or names a database we do not support.
+    """
+    source = "the database URL" if url else DATABASE_URL_ENV
+    raw = url or os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{default_database_path()}"
+    try:
+        parsed = make_url(raw.strip())
+    except ArgumentError:
+        raise HubConfigError(f"{source} is not a database URL ({_redact(raw)!r}); {URL_HELP}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    if backend in ("postgresql", "postgres"):
+        # psycopg 3 is the one PostgreSQL driver we ship; any other driver named in the URL is replaced.
+        return parsed.set(drivername="postgresql+psycopg")
+    raise HubConfigError(f"{source} names an unsupported database {backend!r} ({_redact(raw)!r}); {URL_HELP}")
+
+
+def create_hub_engine(
+    url: str | sa.URL | None = None, *, pool_size: int | None = None, migrate: bool = True
+) -> Engine:
+    """Create an engine for the hub, check that it answers, and migrate it if it is empty.
+
+    Args:
+        url: the database URL; defaults to `NXT_DATABASE_URL`, then the embedded SQLite file.
+        pool_size: PostgreSQL connection pool size (SQLite ignores it).
+        migrate: create the schema when the database is empty (the default).
+
+    Raises:
+        HubConfigError: with one line naming the problem and the fix.
+    """
+    parsed = url if isinstance(url, sa.URL) else resolve_database_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise HubConfigError(
+                    f"cannot create the folder for the hub database {database}: {exc.strerror}; "
+                    f"set {DATABASE_URL_ENV} to a writable path"
+                ) from None
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 10}
+        if pool_size:
+            kwargs["pool_size"] = pool_size
+    engine = sa.create_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise HubConfigError(
+            f"cannot reach the hub database {safe_url(parsed)} ({reason}); check {DATABASE_URL_ENV} "
+            "and that the server is running"
+        ) from None
+    if migrate:
+        from hub.migrate import ensure_schema
+
+        ensure_schema(engine)
+    return engine
+
+
+def safe_url(url: sa.URL | str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    parsed = url if isinstance(url, sa.URL) else make_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def _redact(raw: str) -> str:
+    try:
+        return safe_url(raw)
+    except ArgumentError:
+        return raw if "@" not in raw else "***@" + raw.rsplit("@", 1)[1]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,461 @@
+"""The hub's tables, as SQLAlchemy 2 typed models.
+
+Groups: the store mirror (products, customers, orders with line items and refunds), sync state (cursors,
+runs, conflicts, quarantine), payments (ledger, payouts, reconciliation), notifications (outbox,
+suppressions), the webhook inbox, and the old service's analytics tables under their exact names.
+
+Conventions: times are `UTCDateTime` (aware UTC); store money is `Money` (exact decimals); ledger money is
+integer minor units plus a currency. Mirror rows are keyed by (`store`, `remote_id`) and keep the remote JSON,
+its content hash and a `deleted_at` tombstone; hub-side edits wait in `local_changes` with `dirty` set.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.types import Money, UTCDateTime
+
+# Constraint names are explicit so migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), dict[str, Any]: JSONType}
+
+
+def _enum_check(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_valid")
+
+
+# --------------------------------------------------------------------------------------------------
+# Store mirror
+
+
+class _Mirrored:
+    """Columns every mirrored WooCommerce record has."""
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    date_modified_gmt: Mapped[datetime | None]
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+    # Push side: hub edits not yet in the store, when they were made, and the last push error.
+    local_changes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    local_modified_at: Mapped[datetime | None]
+    dirty: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    push_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Product(_Mirrored, Base):
+    """A product or, with `parent_remote_id` set, a variation of a variable product."""
+
+    __tablename__ = "products"
+    parent_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    type: Mapped[str] = mapped_column(sa.String(20))
+    sku: Mapped[str | None] = mapped_column(sa.String(100))
+    name: Mapped[str | None] = mapped_column(sa.String(400))
+    status: Mapped[str | None] = mapped_column(sa.String(20))
+    regular_price: Mapped[Decimal | None]
+    sale_price: Mapped[Decimal | None]
+    stock_quantity: Mapped[int | None]
+    stock_status: Mapped[str | None] = mapped_column(sa.String(20))
+    __table_args__ = (
+        sa.UniqueConstraint("store", "remote_id"),
+        sa.Index("ix_products_store_modified", "store", "date_modified_gmt"),
+        sa.Index("ix_products_store_parent", "store", "parent_remote_id"),
+        sa.Index("ix_products_store_sku", "store", "sku"),
+        sa.Index("ix_products_dirty", "store", "dirty"),
+    )
+
+
+class Customer(_Mirrored, Base):
+    __tablename__ = "customers"
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    first_name: Mapped[str | None] = mapped_column(sa.String(200))
+    last_name: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    __table_args__ = (
+        sa.UniqueConstraint("store", "remote_id"),
+        sa.Index("ix_customers_store_email", "store", "email"),
+        sa.Index("ix_customers_dirty", "store", "dirty"),
+    )
+
+
+class Order(_Mirrored, Base):
+    __tablename__ = "orders"
+    number: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(30))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    total: Mapped[Decimal]
+    customer_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    billing_email: Mapped[str | None] = mapped_column(sa.String(320))
+    billing_phone: Mapped[str | None] = mapped_column(sa.String(50))
+    payment_method: Mapped[str | None] = mapped_column(sa.String(100))
+    transaction_id: Mapped[str | None] = mapped_column(sa.String(200))
+    date_created_gmt: Mapped[datetime | None]
+    date_paid_gmt: Mapped[datetime | None]
+    __table_args__ = (
+        sa.UniqueConstraint("store", "remote_id"),
+        sa.Index("ix_orders_store_modified", "store", "date_modified_gmt"),
+        sa.Index("ix_orders_store_status", "store", "status"),
+        sa.Index("ix_orders_transaction", "payment_method", "transaction_id"),
+        sa.Index("ix_orders_store_customer", "store", "customer_remote_id"),
+        sa.Index("ix_orders_dirty", "store", "dirty"),
+    )
+
+
+class OrderLineItem(Base):
+    __tablename__ = "order_line_items"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    order_remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    product_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    variation_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    sku: Mapped[str | None] = mapped_column(sa.String(100))
+    name: Mapped[str | None] = mapped_column(sa.String(400))
+    quantity: Mapped[int]
+    price: Mapped[Decimal | None]
+    subtotal: Mapped[Decimal | None]
+    total: Mapped[Decimal | None]
+    __table_args__ = (
+        sa.UniqueConstraint("store", "remote_id"),
+        sa.ForeignKeyConstraint(
+            ["store", "order_remote_id"], ["orders.store", "orders.remote_id"], ondelete="CASCADE"
+        ),
+        sa.Index("ix_order_line_items_order", "store", "order_remote_id"),
+        sa.Index("ix_order_line_items_product", "store", "product_remote_id"),
+    )
+
+
+class OrderRefund(Base):
+    __tablename__ = "order_refunds"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    order_remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    amount: Mapped[Decimal]  # positive, as /orders/{id}/refunds reports it
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    date_created_gmt: Mapped[datetime | None]
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    __table_args__ = (
+        sa.UniqueConstraint("store", "remote_id"),
+        sa.ForeignKeyConstraint(
+            ["store", "order_remote_id"], ["orders.store", "orders.remote_id"], ondelete="CASCADE"
+        ),
+        sa.Index("ix_order_refunds_order", "store", "order_remote_id"),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Sync state
+
+SYNC_STATUSES = ("running", "completed", "failed", "crashed")
+
+
+class SyncCursor(Base):
+    """Where the last committed batch of (store, resource) ended. Advanced in the batch's transaction."""
+
+    __tablename__ = "sync_cursors"
+    store: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    resource: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    modified_after: Mapped[datetime | None]
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    sync_type: Mapped[str] = mapped_column(sa.String(30))
+    direction: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[int | None]
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    __table_args__ = (
+        _enum_check("status", SYNC_STATUSES),
+        sa.Index("ix_sync_runs_store_started", "store", "started_at"),
+        sa.Index("ix_sync_runs_status", "status"),
+    )
+
+
+class SyncConflict(Base):
+    """Both sides changed since the last sync; held for a person when the strategy is `manual`."""
+
+    __tablename__ = "sync_conflicts"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    resource: Mapped[str] = mapped_column(sa.String(30))
+    remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    hub_version: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    remote_version: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    hub_modified_at: Mapped[datetime | None]
+    remote_modified_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    resolution: Mapped[str | None] = mapped_column(sa.String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    __table_args__ = (
+        _enum_check("status", ("open", "resolved")),
+        sa.Index("ix_sync_conflicts_open", "store", "status", "resource", "remote_id"),
+    )
+
+
+class SyncQuarantine(Base):
+    """A remote record that could not be mirrored (missing id, bad date, non-numeric price, ...)."""
+
+    __tablename__ = "sync_quarantine"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    resource: Mapped[str] = mapped_column(sa.String(30))
+    remote_id: Mapped[str | None] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sync_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (sa.Index("ix_sync_quarantine_store", "store", "resource", "created_at"),)
+
+
+# --------------------------------------------------------------------------------------------------
+# Payments
+
+TRANSACTION_KINDS = ("charge", "refund", "fee", "payout", "dispute", "adjustment")
+
+
+class GatewayTransaction(Base):
+    """One ledger line from a gateway. Append-only by (gateway, gateway_id): gateways never edit them."""
+
+    __tablename__ = "gateway_transactions"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(sa.String(30))
+    gateway_id: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    order_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    net_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(30))
+    created_at: Mapped[datetime]
+    available_at: Mapped[datetime | None]
+    payout_id: Mapped[str | None] = mapped_column(sa.String(100))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    __table_args__ = (
+        sa.UniqueConstraint("gateway", "gateway_id"),
+        _enum_check("kind", TRANSACTION_KINDS),
+        sa.Index("ix_gateway_transactions_created", "gateway", "created_at"),
+        sa.Index("ix_gateway_transactions_order", "order_ref"),
+        sa.Index("ix_gateway_transactions_payout", "gateway", "payout_id"),
+    )
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(sa.String(30))
+    gateway_id: Mapped[str] = mapped_column(sa.String(100))
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(30))
+    created_at: Mapped[datetime]
+    arrival_at: Mapped[datetime | None]
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    __table_args__ = (
+        sa.UniqueConstraint("gateway", "gateway_id"),
+        sa.Index("ix_payouts_arrival", "gateway", "arrival_at"),
+    )
+
+
+class ReconciliationRun(Base):
+    __tablename__ = "reconciliation_runs"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(sa.String(30))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    __table_args__ = (
+        _enum_check("status", SYNC_STATUSES),
+        sa.Index("ix_reconciliation_runs_gateway", "gateway", "started_at"),
+    )
+
+
+class ReconciliationItem(Base):
+    __tablename__ = "reconciliation_items"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("reconciliation_runs.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(sa.String(40))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    gateway: Mapped[str] = mapped_column(sa.String(30))
+    order_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    gateway_id: Mapped[str | None] = mapped_column(sa.String(100))
+    amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    __table_args__ = (
+        _enum_check("status", ("open", "resolved")),
+        _enum_check("severity", ("info", "warning", "error", "critical")),
+        sa.Index("ix_reconciliation_items_run", "run_id"),
+        sa.Index("ix_reconciliation_items_open", "status", "severity"),
+        sa.Index("ix_reconciliation_items_order", "order_ref"),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Notifications
+
+OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppressed", "unknown")
+
+
+class OutboxMessage(Base):
+    """A notification to send exactly once: the idempotency key is unique and travels to the provider."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    template: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(12), default="queued")
+    provider_id: Mapped[str | None] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    __table_args__ = (
+        _enum_check("status", OUTBOX_STATUSES),
+        _enum_check("channel", ("sms", "email")),
+        sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_provider", "channel", "provider_id"),
+    )
+
+
+class Suppression(Base):
+    """A phone or email that opted out; never message it."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "recipient"),
+        _enum_check("channel", ("sms", "email")),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Webhook inbox
+
+INBOX_STATUSES = ("pending", "processing", "done", "failed", "ignored")
+
+
+class WebhookEvent(Base):
+    """A vendor webhook, stored before it is acknowledged; `event_key` dedupes redeliveries."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(50))
+    event_key: Mapped[str] = mapped_column(sa.String(200))
+    topic: Mapped[str] = mapped_column(sa.String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    processed_at: Mapped[datetime | None]
+    __table_args__ = (
+        sa.UniqueConstraint("source", "event_key"),
+        _enum_check("status", INBOX_STATUSES),
+        sa.Index("ix_webhook_events_status", "status", "received_at"),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The old service's analytics tables: same names and columns its documented SQL uses.
+
+
+class RealTimeData(Base):
+    __tablename__ = "real_time_data"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    data_type: Mapped[str] = mapped_column(sa.String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    source: Mapped[str | None] = mapped_column(sa.String(100))
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (sa.Index("ix_real_time_data_type_ts", "data_type", "timestamp"),)
+
+
+class DashboardMetric(Base):
+    __tablename__ = "dashboard_metrics"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    metric_name: Mapped[str] = mapped_column(sa.String(100))
+    metric_value: Mapped[float] = mapped_column(sa.Float)  # a measurement (durations, rates), not money
+    unit: Mapped[str | None] = mapped_column(sa.String(20))
+    tags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (sa.Index("ix_dashboard_metrics_name_ts", "metric_name", "timestamp"),)
+
+
+class DashboardEvent(Base):
+    __tablename__ = "dashboard_events"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    event_source: Mapped[str] = mapped_column(sa.String(100), default="api_integration")
+    severity: Mapped[str] = mapped_column(sa.String(10), default="info")
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        sa.Index("ix_dashboard_events_type_ts", "event_type", "timestamp"),
+        sa.Index("ix_dashboard_events_source_sev", "event_source", "severity", "timestamp"),
+    )
+
+
+MIRROR_TABLES: dict[str, type[_Mirrored]] = {
+    "products": Product,
+    "customers": Customer,
+    "orders": Order,
+}

@@ -1,0 +1,101 @@
+"""Connecting to the hub: URL resolution, clear errors, and the column types' rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from hub.db import create_hub_engine, default_database_path, resolve_database_url
+from hub.errors import HubConfigError
+from hub.models import DashboardMetric, Product
+
+
+def test_default_is_embedded_sqlite_in_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NXT_DATABASE_URL", raising=False)
+    url = resolve_database_url()
+    assert url.get_backend_name() == "sqlite"
+    assert url.database == str(default_database_path())
+
+
+def test_env_selects_postgres_through_psycopg3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NXT_DATABASE_URL", "postgres://u:pw@db:5432/hub")
+    assert resolve_database_url().drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a database URL"),
+        ("mysql://root@localhost/x", "unsupported database 'mysql'"),
+    ],
+)
+def test_bad_urls_name_the_setting_and_fix(monkeypatch: pytest.MonkeyPatch, url: str, message: str) -> None:
+    monkeypatch.setenv("NXT_DATABASE_URL", url)
+    with pytest.raises(HubConfigError, match=message) as err:
+        resolve_database_url()
+    assert "NXT_DATABASE_URL" in str(err.value) and "sqlite:///" in str(err.value)
+
+
+def test_unreachable_database_hides_password() -> None:
+    with pytest.raises(HubConfigError) as err:
+        create_hub_engine("postgresql://postgres:hunter2@127.0.0.1:1/x")
+    assert "cannot reach the hub database" in str(err.value)
+    assert "hunter2" not in str(err.value)
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_hub_engine(f"sqlite:///{tmp_path / 'nested' / 'hub.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_times_are_aware_utc_and_money_exact(hub_url: str) -> None:
+    engine = create_hub_engine(hub_url)
+    plus2 = timezone(timedelta(hours=2))
+    t = Product.__table__
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(t).values(
+                store="s",
+                remote_id=1,
+                data={},
+                content_hash="h",
+                type="simple",
+                date_modified_gmt=datetime(2024, 5, 1, 12, 0, tzinfo=plus2),
+                synced_at=datetime.now(UTC),
+                regular_price=Decimal("0.1") + Decimal("0.2"),
+            )
+        )
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(t.c.date_modified_gmt, t.c.regular_price)).one()
+    assert row.date_modified_gmt == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert row.date_modified_gmt.tzinfo is not None
+    assert row.regular_price == Decimal("0.3")
+
+
+def test_naive_times_and_float_money_are_refused(hub_url: str) -> None:
+    engine = create_hub_engine(hub_url)
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(DashboardMetric.__table__).values(
+                    metric_name="x", metric_value=1.0, timestamp=datetime(2024, 1, 1)
+                )
+            )
+    with pytest.raises(sa.exc.StatementError, match="never float"):
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(Product.__table__).values(
+                    store="s",
+                    remote_id=1,
+                    data={},
+                    content_hash="h",
+                    type="simple",
+                    synced_at=datetime.now(UTC),
+                    regular_price=0.1,
+                )
+            )
