@@ -1,1 +1,58 @@
-"""Thin API clients for each external service, with retry, rate limit and circuit breaker. No Prefect."""
+"""Thin API clients for each external service, with retry, rate limit and circuit breaker. No Prefect.
+
+Everything public is importable from here; implementation modules start with `_`.
+"""
+
+from __future__ import annotations
+
+from ._config import (
+    DEFAULT_BREAKER,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    BreakerConfig,
+    RateLimit,
+    RetryPolicy,
+)
+from ._http import RequestStats
+from .errors import (
+    RETRYABLE,
+    ApiError,
+    AuthFailed,
+    CircuitOpen,
+    ClientError,
+    Conflict,
+    InvalidConfig,
+    NotFound,
+    NotWooCommerce,
+    RateLimited,
+    ServerError,
+    TransportFailure,
+)
+from .woocommerce import BatchResult, Page, WooCommerceClient
+
+__all__ = [
+    "DEFAULT_BREAKER",
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "RETRYABLE",
+    "ApiError",
+    "AuthFailed",
+    "BatchResult",
+    "BreakerConfig",
+    "CircuitOpen",
+    "ClientError",
+    "Conflict",
+    "InvalidConfig",
+    "NotFound",
+    "NotWooCommerce",
+    "Page",
+    "RateLimit",
+    "RateLimited",
+    "RequestStats",
+    "RetryPolicy",
+    "ServerError",
+    "TransportFailure",
+    "WooCommerceClient",
+]

@@ -1,0 +1,820 @@
+"""The one async httpx wrapper every vendor client is built on.
+
+What it adds to httpx:
+
+* `map_exceptions`: httpx errors become `clients.errors` types in one place (like httpx's own
+  `map_httpcore_exceptions`), with the URL's secrets removed from messages.
+* Retries (tenacity) only on `TransportFailure`, `RateLimited` and `ServerError`, with jittered
+  exponential backoff, honouring `Retry-After` on 429/503. A non-idempotent request (POST) is
+  retried only when it provably was not processed: connect failures, 429 and 503.
+* `RateLimiter`: a token bucket (requests per minute) that slows down on 429, pauses for
+  `Retry-After`, and recovers gradually on success. Shared per service within the process.
+* `CircuitBreaker`: closed -> open after N consecutive failed attempts -> one half-open probe
+  after `reset_after`. Shared per service within the process, so a service that is down ends a
+  run quickly instead of a retry storm.
+* `RequestStats`: counters for benchmarks (requests, by status, retries, 429s, waits).
+
+Limiter and breaker state is guarded by `threading.Lock` and never awaited under the lock, so
+one instance can be shared by clients running on different event loops (Prefect task threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import decimal
+import email.utils
+import json
+import logging
+import math
+import random
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from ._config import (
+    DEFAULT_BREAKER,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    BreakerConfig,
+    RateLimit,
+    RetryPolicy,
+    create_ssl_context,
+)
+from .errors import (
+    ApiError,
+    AuthFailed,
+    CircuitOpen,
+    Conflict,
+    InvalidConfig,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportFailure,
+    truncate,
+)
+
+# Only the stats type is public; vendor clients import the machinery by name.
+__all__ = ["RequestStats"]
+
+logger = logging.getLogger("nxt.clients")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Query parameters that carry credentials: never shown in messages.
+SECRET_PARAMS = frozenset(
+    {
+        "consumer_key",
+        "consumer_secret",
+        "oauth_consumer_key",
+        "oauth_signature",
+        "oauth_nonce",
+        "access_token",
+        "api_key",
+        "key",
+        "secret",
+        "token",
+    }
+)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-wc-request-id", "cf-ray", "x-amz-cf-id")
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+# --------------------------------------------------------------------------------------------
+# Stats
+
+
+@dataclass
+class RequestStats:
+    """Request counters of one client, for benchmarks and run summaries.
+
+    Attributes:
+        requests: Attempts sent (each retry counts).
+        by_status: Answers received, by HTTP status.
+        retries: Retries made after a retryable failure.
+        rate_limited: 429 answers seen.
+        transport_failures: Attempts that got no usable answer.
+        circuit_rejections: Calls refused by an open circuit breaker.
+        throttle_seconds: Time spent waiting for the rate limiter.
+        backoff_seconds: Time spent waiting between retries.
+    """
+
+    requests: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    retries: int = 0
+    rate_limited: int = 0
+    transport_failures: int = 0
+    circuit_rejections: int = 0
+    throttle_seconds: float = 0.0
+    backoff_seconds: float = 0.0
+
+    def copy(self) -> RequestStats:
+        """A snapshot that later requests do not change."""
+        return replace(self, by_status=dict(self.by_status))
+
+
+# --------------------------------------------------------------------------------------------
+# Rate limiter
+
+
+class RateLimiter:
+    """Token bucket in requests per minute that adapts to 429 answers.
+
+    `reserve()` takes a token (going into debt when the bucket is empty) and says how long to
+    wait before sending, so concurrent callers queue up fairly without holding a lock while
+    they sleep. A 429 multiplies the rate by `RateLimit.backoff` once per generation (429s to
+    requests reserved before that slowdown do not slow it again), drops any saved-up burst,
+    and, with a `Retry-After`, pauses everyone until then. Each success regains
+    `RateLimit.recovery * rpm` until the configured rate is back.
+
+    With `config=None` there is no budget, but a `Retry-After` still pauses every request.
+
+    Args:
+        config: The budget, or None for "unlimited, but honour Retry-After".
+        clock: Monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(self, config: RateLimit | None, *, clock: Clock = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._max_rate = config.rpm / 60.0 if config else math.inf
+        self._rate = self._max_rate
+        self._capacity = float(config.capacity) if config else math.inf
+        self._tokens = self._capacity
+        self._last = clock()
+        self._blocked_until = -math.inf
+        self.generation = 0
+
+    @property
+    def rpm(self) -> float:
+        """The current rate in requests per minute (inf when unlimited)."""
+        return self._rate * 60.0
+
+    def _refill(self, now: float) -> None:
+        if now > self._last:
+            if self.config is not None:
+                self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+
+    def reserve(self) -> tuple[float, int]:
+        """Take a token; return (seconds to wait before sending, generation of the reservation)."""
+        with self._lock:
+            now = self._clock()
+            if self.config is None:
+                return max(0.0, self._blocked_until - now), self.generation
+            self._refill(now)
+            self._tokens -= 1.0
+            # Refill restarts at `_last`, which is in the future while a Retry-After pause lasts.
+            start = self._last + max(0.0, -self._tokens) / self._rate
+            return max(0.0, start - now), self.generation
+
+    def blocked_for(self) -> float:
+        """Seconds left of a Retry-After pause (0 when none)."""
+        with self._lock:
+            return max(0.0, self._blocked_until - self._clock())
+
+    def on_success(self) -> None:
+        """An answer that was not a 429: regain some of the configured rate."""
+        if self.config is None:
+            return
+        with self._lock:
+            if self._rate < self._max_rate:
+                self._rate = min(self._max_rate, self._rate + self._max_rate * self.config.recovery)
+
+    def on_rate_limited(self, retry_after: float | None, generation: int) -> None:
+        """A 429 to a request reserved in `generation`: slow down, and pause for Retry-After."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            if retry_after is not None and retry_after > 0:
+                self._blocked_until = max(self._blocked_until, now + retry_after)
+            if self.config is None:
+                return
+            if generation == self.generation:
+                floor = self._max_rate * self.config.floor
+                self._rate = max(floor, self._rate * self.config.backoff)
+                self.generation += 1
+            self._tokens = min(self._tokens, 0.0)
+            self._last = max(self._last, self._blocked_until)
+
+
+# --------------------------------------------------------------------------------------------
+# Circuit breaker
+
+
+class CircuitBreaker:
+    """Closed -> open after `failure_threshold` consecutive failed attempts -> half-open.
+
+    While open, calls fail at once with `CircuitOpen`. After `reset_after` seconds one probe
+    request is let through (half-open): its success closes the breaker, its failure opens it
+    for another `reset_after`. Failures are transport failures and 5xx answers; any other
+    answer (including 4xx) proves the service is up and resets the count. 429 is neutral.
+
+    Args:
+        name: The service, as shown in messages ("WooCommerce at https://shop.example.com").
+        config: Threshold and reset delay.
+        clock: Monotonic clock in seconds (injectable for tests).
+    """
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+    def __init__(
+        self, name: str, config: BreakerConfig = DEFAULT_BREAKER, *, clock: Clock = time.monotonic
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._state = self.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probe_started: float | None = None
+        self._last_failure = ""
+
+    @property
+    def state(self) -> str:
+        """ "closed", "open" or "half-open" (open turns half-open once `reset_after` passed)."""
+        with self._lock:
+            if self._state == self.OPEN and self._open_for(self._clock()) <= 0:
+                return self.HALF_OPEN
+            return self._state
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed attempts counted so far."""
+        return self._failures
+
+    def _open_for(self, now: float) -> float:
+        return self.config.reset_after - (now - self._opened_at)
+
+    def before_call(self) -> bool:
+        """Raise `CircuitOpen` if calls are refused; return True if this call is the probe."""
+        with self._lock:
+            if self._state == self.CLOSED:
+                return False
+            now = self._clock()
+            remaining = self._open_for(now)
+            probe_busy = (
+                self._state == self.HALF_OPEN
+                and self._probe_started is not None
+                and now - self._probe_started < self.config.reset_after
+            )
+            if (self._state == self.OPEN and remaining > 0) or probe_busy:
+                retry_in = max(remaining, 0.0) if not probe_busy else self.config.reset_after
+                raise CircuitOpen(
+                    f"{self.name} looks down: {self._failures} consecutive failures, the last: "
+                    f"{self._last_failure}; not calling it for {math.ceil(retry_in)}s more "
+                    "(circuit breaker). Check that the service is up and reachable, then run again",
+                    service=self.name,
+                    retry_in=retry_in,
+                )
+            self._state = self.HALF_OPEN
+            self._probe_started = now
+            return True
+
+    def record_success(self) -> None:
+        """The service answered: close the breaker."""
+        with self._lock:
+            if self._state != self.CLOSED:
+                logger.info("circuit for %s closed again", self.name)
+            self._state = self.CLOSED
+            self._failures = 0
+            self._probe_started = None
+
+    def record_failure(self, reason: str) -> None:
+        """An attempt failed (no answer, or 5xx)."""
+        with self._lock:
+            self._failures += 1
+            self._last_failure = reason
+            if self._state == self.HALF_OPEN or (
+                self._state == self.CLOSED and self._failures >= self.config.failure_threshold
+            ):
+                if self._state == self.CLOSED:
+                    logger.warning(
+                        "circuit for %s opened after %d consecutive failures (last: %s)",
+                        self.name,
+                        self._failures,
+                        reason,
+                    )
+                self._state = self.OPEN
+                self._opened_at = self._clock()
+                self._probe_started = None
+
+    def release_probe(self) -> None:
+        """The probe ended without an outcome (cancelled): let another one through."""
+        with self._lock:
+            self._probe_started = None
+
+
+# Process-wide registries, keyed by service and configuration: every client of one store in
+# this process shares one breaker and one limiter.
+_registry_lock = threading.Lock()
+_breakers: dict[tuple[str, BreakerConfig], CircuitBreaker] = {}
+_limiters: dict[tuple[str, RateLimit | None], RateLimiter] = {}
+
+
+def shared_breaker(key: str, config: BreakerConfig, *, name: str | None = None) -> CircuitBreaker:
+    """The process-wide breaker for service `key` with `config`."""
+    with _registry_lock:
+        breaker = _breakers.get((key, config))
+        if breaker is None:
+            breaker = _breakers[(key, config)] = CircuitBreaker(name or key, config)
+        return breaker
+
+
+def shared_limiter(key: str, config: RateLimit | None) -> RateLimiter:
+    """The process-wide rate limiter for service `key` with `config`."""
+    with _registry_lock:
+        limiter = _limiters.get((key, config))
+        if limiter is None:
+            limiter = _limiters[(key, config)] = RateLimiter(config)
+        return limiter
+
+
+def reset_shared_state() -> None:
+    """Forget every shared breaker and limiter (for tests)."""
+    with _registry_lock:
+        _breakers.clear()
+        _limiters.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def display_url(url: httpx.URL) -> str:
+    """The URL's path and query, with credential parameters removed."""
+    pairs = [(k, v) for k, v in parse_qsl(url.query.decode("ascii", "replace"), True)]
+    kept = [(k, v) for k, v in pairs if k.lower() not in SECRET_PARAMS]
+    query = urlencode(kept, quote_via=quote, safe=",:[]")
+    path = url.path or "/"
+    return f"{path}?{query}" if query else path
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+def decode_json(content: bytes) -> Any:
+    """Decode a JSON body, tolerating a UTF-8 BOM and surrounding whitespace.
+
+    Raises:
+        ValueError: The body is not JSON.
+    """
+    body = content.lstrip()
+    if body.startswith(UTF8_BOM):
+        body = body[len(UTF8_BOM) :].lstrip()
+    if not body:
+        raise ValueError("empty body")
+    return json.loads(body.decode("utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+
+
+def encode_json(payload: Any) -> bytes:
+    """JSON body bytes; Decimal goes out as a string (vendors take money as decimal strings)."""
+    return json.dumps(payload, default=_json_default, ensure_ascii=False).encode("utf-8")
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    """The first request-id style header of `response`, if any."""
+    for name in REQUEST_ID_HEADERS:
+        if value := response.headers.get(name):
+            return value
+    return None
+
+
+def _is_tls_verification_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@contextlib.contextmanager
+def map_exceptions(service: str, request: httpx.Request, redact: Callable[[str], str]) -> Iterator[None]:
+    """Translate httpx exceptions raised inside the block into `clients.errors` types."""
+    what = f"{request.method} {display_url(request.url)}"
+    try:
+        yield
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise TransportFailure(
+            f"{service} did not accept a connection for {what} in time "
+            f"({type(exc).__name__}); check that it is up, or raise the timeout",
+            service=service,
+            request_sent=False,
+        ) from None
+    except httpx.TimeoutException as exc:
+        raise TransportFailure(
+            f"{service} did not answer {what} in time ({type(exc).__name__}); it may be "
+            "overloaded: retry later, lower the concurrency, or raise the timeout",
+            service=service,
+        ) from None
+    except httpx.ConnectError as exc:
+        if _is_tls_verification_error(exc):
+            raise InvalidConfig(
+                f"TLS certificate of {service} could not be verified ({redact(str(exc))}); "
+                "install its CA and pass verify='/path/to/ca.pem' (or SSL_CERT_FILE), "
+                "or verify=False for a test store only",
+                service=service,
+            ) from None
+        raise TransportFailure(
+            f"could not connect to {service} for {what} ({redact(str(exc)) or 'connect error'}); "
+            "check base_url and that the service is up",
+            service=service,
+            request_sent=False,
+        ) from None
+    except httpx.ProxyError as exc:
+        raise TransportFailure(
+            f"the proxy refused {what} to {service} ({redact(str(exc))}); check HTTP(S)_PROXY",
+            service=service,
+            request_sent=False,
+        ) from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise InvalidConfig(
+            f"cannot call {service}: {redact(str(exc))}; base_url must be an http(s) URL",
+            service=service,
+        ) from None
+    except httpx.TransportError as exc:
+        # ReadError, WriteError, RemoteProtocolError, ...: the connection broke mid-exchange.
+        raise TransportFailure(
+            f"{service} dropped the connection during {what} "
+            f"({type(exc).__name__}: {redact(str(exc)) or 'no detail'}); it is retried",
+            service=service,
+        ) from None
+    except httpx.DecodingError as exc:
+        raise TransportFailure(
+            f"{service} sent a body for {what} that could not be decoded ({redact(str(exc))})",
+            service=service,
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Errors from answers
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a vendor said in an error answer."""
+
+    code: str | None = None
+    message: str | None = None
+
+
+def generic_error_info(response: httpx.Response) -> ErrorInfo:
+    """Pull `code`/`message` out of common JSON error shapes."""
+    try:
+        data = decode_json(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return ErrorInfo()
+    if not isinstance(data, dict):
+        return ErrorInfo()
+    code = data.get("code") or data.get("error")
+    message = data.get("message") or data.get("error_description")
+    return ErrorInfo(str(code) if code is not None else None, str(message) if message is not None else None)
+
+
+def api_error(
+    response: httpx.Response,
+    *,
+    service: str,
+    info: ErrorInfo,
+    hint: str | None,
+    redact: Callable[[str], str],
+) -> ApiError:
+    """Build the `ApiError` subclass for an error answer, with a one-line message."""
+    status = response.status_code
+    request = response.request
+    what = f"{request.method} {display_url(request.url)}"
+    said = " ".join(x for x in (str(status), info.code) if x)
+    if info.message:
+        said = f"{said}: {info.message}"
+    said = redact(said)
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    kwargs: dict[str, Any] = {
+        "service": service,
+        "status": status,
+        "vendor_code": info.code,
+        "request_id": request_id_of(response),
+        "body": redact(response.text) if response.content else None,
+    }
+    if status in (401, 403):
+        fix = hint or "check the credentials"
+        return AuthFailed(f"{service} rejected the credentials ({said}); {fix}", **kwargs)
+    if status == 404:
+        fix = hint or "check the id or path"
+        return NotFound(f"{service} has nothing at {what} ({said}); {fix}", **kwargs)
+    if status == 409:
+        fix = hint or "re-read the object and try again"
+        return Conflict(f"{service} reported a conflict for {what} ({said}); {fix}", **kwargs)
+    if status == 429:
+        wait = f"retry after {retry_after:g}s" if retry_after is not None else "retry later"
+        fix = hint or f"{wait}, or lower the rate limit"
+        return RateLimited(
+            f"{service} is rate limiting requests ({said}); {fix}",
+            retry_after=retry_after,
+            **kwargs,
+        )
+    if status >= 500:
+        fix = hint or "retry later; if it persists, check the service's error log"
+        return ServerError(
+            f"{service} failed on {what} ({said}); {fix}",
+            retry_after=retry_after if status == 503 else None,
+            **kwargs,
+        )
+    fix = f"; {hint}" if hint else ""
+    return ApiError(f"{service} refused {what} ({said}){fix}", **kwargs)
+
+
+ErrorFactory = Callable[[httpx.Response], ApiError]
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+
+
+class HttpClient:
+    """Async HTTP with error mapping, retries, rate limiting and a circuit breaker.
+
+    Vendor clients own one of these and call `request()`; it returns the `httpx.Response` of a
+    2xx answer (body read) and raises a `clients.errors` type for anything else.
+
+    Args:
+        base_url: Prefix of relative request URLs.
+        service: Display name used in messages, e.g. "WooCommerce at https://shop.example.com".
+        auth: httpx auth applied to every attempt (so signatures are fresh per retry).
+        headers: Default headers.
+        timeout: Seconds for connect, read, write and pool waits.
+        verify: TLS verification: True, False, or a CA bundle path.
+        retry: Retry policy.
+        limiter: Rate limiter (usually `shared_limiter(...)`), or None for none at all.
+        breaker: Circuit breaker (usually `shared_breaker(...)`), or None for none.
+        max_concurrency: Requests in flight at once through this client.
+        transport: httpx transport (e.g. `httpx.MockTransport`) for tests.
+        secrets: Strings that must never appear in messages or error bodies.
+        error_factory: Builds the `ApiError` for a non-2xx answer; defaults to `api_error`.
+        sleep: Async sleep (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        service: str,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        limiter: RateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        transport: httpx.AsyncBaseTransport | None = None,
+        secrets: Sequence[str] = (),
+        error_factory: ErrorFactory | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if max_concurrency < 1:
+            raise InvalidConfig("max_concurrency must be >= 1")
+        self.service = service
+        self.retry = retry
+        self.limiter = limiter
+        self.breaker = breaker
+        self._auth = auth
+        self._sleep = sleep
+        self._secrets = [s for s in secrets if s and len(s) >= 4]
+        self._error_factory = error_factory or self._default_error
+        self._stats = RequestStats()
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            timeout=httpx.Timeout(timeout),
+            verify=create_ssl_context(verify) if transport is None else True,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=max(10, max_concurrency * 2),
+                max_keepalive_connections=max(10, max_concurrency * 2),
+            ),
+        )
+
+    # -- lifecycle
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    @property
+    def stats(self) -> RequestStats:
+        """A snapshot of the request counters."""
+        return self._stats.copy()
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret (raw and URL-encoded) replaced by `***`."""
+        for secret in self._secrets:
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                text = text.replace(form, "***")
+        return text
+
+    def _default_error(self, response: httpx.Response) -> ApiError:
+        return api_error(
+            response,
+            service=self.service,
+            info=generic_error_info(response),
+            hint=None,
+            redact=self.redact,
+        )
+
+    # -- requests
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """Send a request with retries; return the 2xx response or raise a `ClientError`.
+
+        Args:
+            method: HTTP method.
+            url: URL, relative to `base_url` or absolute.
+            params: Query parameters (already stringified).
+            json: JSON body (Decimal and datetime values are sent as strings).
+            idempotent: Whether repeating the request is harmless; defaults to True for
+                GET/HEAD/OPTIONS/PUT/DELETE. A non-idempotent request is only retried when it
+                was provably not processed (connect failure, 429, 503).
+            retry: Override of the client's retry policy for this call.
+
+        Raises:
+            ClientError: see `clients.errors`.
+        """
+        method = method.upper()
+        policy = retry or self.retry
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        content = encode_json(json) if json is not None else None
+        headers = {"content-type": "application/json"} if content is not None else None
+
+        def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimited | ServerError):
+                if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+                    return False
+                if isinstance(exc, RateLimited):
+                    return True
+                return idempotent or exc.status == 503
+            if isinstance(exc, TransportFailure):
+                return idempotent or not exc.request_sent
+            return False
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                return float(retry_after)
+            return policy.backoff(state.attempt_number - 1, random.random())
+
+        def before_sleep(state: RetryCallState) -> None:
+            delay = state.next_action.sleep if state.next_action else 0.0
+            self._stats.retries += 1
+            self._stats.backoff_seconds += delay
+            exc = state.outcome.exception() if state.outcome else None
+            logger.info("retrying in %.2fs after attempt %d: %s", delay, state.attempt_number, exc)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.max_retries + 1),
+            wait=wait,
+            retry=retry_if_exception(should_retry),
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(method, url, params, content, headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        probe = False
+        if self.breaker is not None:
+            try:
+                probe = self.breaker.before_call()
+            except CircuitOpen:
+                self._stats.circuit_rejections += 1
+                raise
+        try:
+            async with self._semaphore:
+                generation = await self._throttle()
+                request = self._client.build_request(
+                    method, url, params=params, content=content, headers=headers
+                )
+                self._stats.requests += 1
+                try:
+                    with map_exceptions(self.service, request, self.redact):
+                        response = await self._client.send(request, auth=self._auth)
+                except TransportFailure as exc:
+                    self._stats.transport_failures += 1
+                    if self.breaker is not None:
+                        self.breaker.record_failure(_short(exc.message))
+                    raise
+        except BaseException:
+            if probe and self.breaker is not None and self.breaker.state == CircuitBreaker.HALF_OPEN:
+                self.breaker.release_probe()
+            raise
+        return self._settle(response, generation)
+
+    def _settle(self, response: httpx.Response, generation: int) -> httpx.Response:
+        status = response.status_code
+        self._stats.by_status[status] = self._stats.by_status.get(status, 0) + 1
+        if status == 429:
+            self._stats.rate_limited += 1
+            error = self._error_factory(response)
+            if self.limiter is not None:
+                self.limiter.on_rate_limited(getattr(error, "retry_after", None), generation)
+            raise error
+        if status >= 500:
+            error = self._error_factory(response)
+            if self.breaker is not None:
+                self.breaker.record_failure(_short(f"{status} {error.vendor_code or ''}".strip()))
+            if status == 503 and self.limiter is not None:
+                retry_after = getattr(error, "retry_after", None)
+                if retry_after:
+                    self.limiter.on_rate_limited(retry_after, -1)
+            raise error
+        if self.breaker is not None:
+            self.breaker.record_success()
+        if self.limiter is not None:
+            self.limiter.on_success()
+        if status >= 300:
+            raise self._error_factory(response)
+        return response
+
+    async def _throttle(self) -> int:
+        if self.limiter is None:
+            return 0
+        delay, generation = self.limiter.reserve()
+        waited = 0.0
+        while delay > 0:
+            await self._sleep(delay)
+            waited += delay
+            # A 429 may have paused everyone while we slept.
+            delay = self.limiter.blocked_for()
+        self._stats.throttle_seconds += waited
+        return generation
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return truncate(text, limit) or ""

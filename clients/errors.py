@@ -1,0 +1,174 @@
+"""Errors raised by every client in `clients/`.
+
+The hierarchy (httpx style: callers only ever catch these, never httpx's own):
+
+* ClientError                 - base class; one line naming what is wrong and the fix.
+  * InvalidConfig             - the request cannot be made as configured (bad base_url, TLS failure).
+  * TransportFailure          - no usable answer: timeout, connection refused/reset, dropped
+                                connection, protocol error. Safe to retry.
+  * CircuitOpen               - the circuit breaker refuses to call a service that looks down.
+  * ApiError                  - the service answered with an error: `.status`, `.vendor_code`,
+                                `.request_id`, `.body` (truncated, secrets removed).
+    * AuthFailed              - 401/403: wrong credentials or missing permission.
+    * NotFound                - 404: no such object or route.
+    * Conflict                - 409: the object changed or already exists.
+    * RateLimited             - 429: slow down; `.retry_after` seconds if the service said so.
+    * ServerError             - 5xx: the service failed; `.retry_after` on a 503 that says so.
+    * NotWooCommerce          - the URL answers, but not as a WooCommerce REST API (HTML, no
+                                `wc/v3` route, `rest_no_route`, a redirect elsewhere).
+
+Retryable: `TransportFailure`, `RateLimited` and `ServerError` (see `RETRYABLE`). Everything else
+is a fact about the request or the configuration and fails the same way when repeated.
+
+Every attribute is optional so that exceptions survive pickling (Prefect stores task failures).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "RETRYABLE",
+    "ApiError",
+    "AuthFailed",
+    "CircuitOpen",
+    "ClientError",
+    "Conflict",
+    "InvalidConfig",
+    "NotFound",
+    "NotWooCommerce",
+    "RateLimited",
+    "ServerError",
+    "TransportFailure",
+]
+
+BODY_LIMIT = 500
+
+
+class ClientError(Exception):
+    """Base class of every error raised by `clients/`.
+
+    Attributes:
+        message: One line naming what is wrong and how to fix it. Never contains a secret.
+        service: Who was being called, e.g. "WooCommerce at https://shop.example.com".
+        batch_result: For `WooCommerceClient.batch`, what earlier requests of the same call
+            already did when a later request failed as a whole; otherwise None.
+    """
+
+    def __init__(self, message: str, *, service: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.service = service
+        self.batch_result: Any = None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidConfig(ClientError, ValueError):
+    """The request cannot be made as configured (bad URL, TLS verification failure, ...)."""
+
+
+class TransportFailure(ClientError):
+    """No usable answer: timeout, refused or dropped connection, protocol error. Safe to retry.
+
+    Attributes:
+        request_sent: False when the request provably never reached the server (connect
+            failures), so even a non-idempotent request may be retried.
+    """
+
+    def __init__(self, message: str, *, service: str | None = None, request_sent: bool = True) -> None:
+        super().__init__(message, service=service)
+        self.request_sent = request_sent
+
+
+class CircuitOpen(ClientError):
+    """The circuit breaker refuses to call a service that failed repeatedly.
+
+    Attributes:
+        retry_in: Seconds until the breaker lets one probe request through.
+    """
+
+    def __init__(self, message: str, *, service: str | None = None, retry_in: float = 0.0) -> None:
+        super().__init__(message, service=service)
+        self.retry_in = retry_in
+
+
+class ApiError(ClientError):
+    """The service answered with an error status.
+
+    Attributes:
+        status: HTTP status code (200 for a success answer that is not what was expected).
+        vendor_code: The vendor's error code, e.g. "woocommerce_rest_authentication_error".
+        request_id: The vendor's or proxy's request id header, when one was sent.
+        body: The start of the response body (at most ~500 characters), secrets removed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str | None = None,
+        status: int = 0,
+        vendor_code: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        super().__init__(message, service=service)
+        self.status = status
+        self.vendor_code = vendor_code
+        self.request_id = request_id
+        self.body = truncate(body)
+
+
+class AuthFailed(ApiError):
+    """401/403: the credentials are wrong or lack a permission."""
+
+
+class NotFound(ApiError):
+    """404: no such object, or no such route."""
+
+
+class Conflict(ApiError):
+    """409: the object changed meanwhile or already exists."""
+
+
+class RateLimited(ApiError):
+    """429: the service asks us to slow down.
+
+    Attributes:
+        retry_after: Seconds the service asked us to wait (Retry-After), or None.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """5xx: the service failed. Safe to retry for idempotent requests.
+
+    Attributes:
+        retry_after: Seconds the service asked us to wait (Retry-After on a 503), or None.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class NotWooCommerce(ApiError):
+    """The URL answers, but is not a WooCommerce REST API (HTML, no `wc/v3` namespace, ...)."""
+
+
+RETRYABLE: tuple[type[ClientError], ...] = (TransportFailure, RateLimited, ServerError)
+
+
+def truncate(text: str | None, limit: int = BODY_LIMIT) -> str | None:
+    """Cut `text` to about `limit` characters, saying how much was dropped."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"

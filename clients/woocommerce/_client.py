@@ -1,0 +1,501 @@
+"""The WooCommerce REST API client."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from .._config import DEFAULT_BREAKER, DEFAULT_RETRY, BreakerConfig, RateLimit, RetryPolicy
+from .._http import (
+    ErrorInfo,
+    HttpClient,
+    RequestStats,
+    api_error,
+    decode_json,
+    display_url,
+    request_id_of,
+    shared_breaker,
+    shared_limiter,
+)
+from ..errors import ApiError, ClientError, InvalidConfig, NotFound, NotWooCommerce
+from ._auth import build_auth
+from ._batch import BatchResult, absorb, chunk_body, plan_chunks
+from ._pages import Page, fetch_in_order, read_totals
+from .settings import API_PREFIX, BATCH_MAX, DEFAULT_VERSION, NO_ROUTE_CODE, PER_PAGE_MAX
+
+__all__ = ["WooCommerceClient"]
+
+USER_AGENT = "nxt-integrations (+httpx)"
+SETUP_HINT = (
+    "base_url must be the WordPress site address with WooCommerce active and pretty permalinks enabled"
+)
+
+
+def _normalise_base_url(base_url: str) -> httpx.URL:
+    text = (base_url or "").strip()
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise InvalidConfig(f"base_url {text!r} is not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidConfig(
+            f"base_url {text!r} must be an http(s) URL of the store, e.g. https://shop.example.com"
+        )
+    if url.userinfo:
+        raise InvalidConfig("base_url must not contain a user or password; use the consumer key")
+    path = url.path.rstrip("/")
+    # Forgive a base_url copied with the API prefix, e.g. https://shop/wp-json/wc/v3.
+    if API_PREFIX in path:
+        path = path[: path.index(API_PREFIX)]
+    return url.copy_with(path=path or "", query=None, fragment=None)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_query_value(v) for v in value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Query pairs: None dropped, bools as true/false, lists comma-separated (WP REST style)."""
+    return [(k, _query_value(v)) for k, v in (params or {}).items() if v is not None]
+
+
+class WooCommerceClient:
+    """Async client for the WooCommerce REST API (v3), with retries, rate limit and breaker.
+
+    Authentication follows what WooCommerce accepts: HTTP Basic over https (or the keys in the
+    query string with `query_string_auth=True`), OAuth 1.0a HMAC-SHA256 over plain http.
+
+    Example:
+        ```python
+        async with WooCommerceClient(
+            base_url="https://shop.example.com", consumer_key="ck_...", consumer_secret="cs_..."
+        ) as wc:
+            await wc.check()
+            async for page in wc.iter_pages("products", params={"orderby": "id", "order": "asc"}):
+                save(page.items)
+        ```
+
+    Args:
+        base_url: The WordPress site address, e.g. https://shop.example.com.
+        consumer_key: REST API consumer key (`ck_...`).
+        consumer_secret: REST API consumer secret (`cs_...`).
+        api_version: REST namespace, `wc/v3` by default.
+        verify: TLS verification: True (honours SSL_CERT_FILE), False, or a CA bundle path.
+        timeout: Seconds for each of connect, read, write and pool waits.
+        retry: Retry policy for TransportFailure, RateLimited and ServerError.
+        rate_limit: Client-side budget, shared by every client of this store in the process;
+            None means none (a 429's Retry-After still pauses every request).
+        max_concurrency: Requests in flight at once (also the page window of `iter_pages`).
+        query_string_auth: Over https, send the keys as query parameters instead of Basic.
+        breaker: Circuit breaker settings; the breaker is shared per store in the process.
+        transport: httpx transport, e.g. `httpx.MockTransport`, for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        api_version: str = DEFAULT_VERSION,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        rate_limit: RateLimit | None = None,
+        max_concurrency: int = 4,
+        query_string_auth: bool = False,
+        breaker: BreakerConfig = DEFAULT_BREAKER,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        site = _normalise_base_url(base_url)
+        if not consumer_key or not consumer_secret:
+            raise InvalidConfig(
+                "consumer_key and consumer_secret are required; create a key in WooCommerce > "
+                "Settings > Advanced > REST API"
+            )
+        if max_concurrency < 1:
+            raise InvalidConfig(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.base_url = str(site).rstrip("/")
+        self.api_version = api_version.strip("/")
+        self.api_url = f"{self.base_url}{API_PREFIX}/{self.api_version}/"
+        self.max_concurrency = max_concurrency
+        self.retry = retry
+        self.service = f"WooCommerce at {self.base_url}"
+        auth, self.auth_method = build_auth(
+            site.scheme, consumer_key, consumer_secret, query_string_auth=query_string_auth
+        )
+        self._http = HttpClient(
+            base_url=self.api_url,
+            service=self.service,
+            auth=auth,
+            headers={"accept": "application/json", "user-agent": USER_AGENT},
+            timeout=timeout,
+            verify=verify,
+            retry=retry,
+            limiter=shared_limiter(self.base_url, rate_limit),
+            breaker=shared_breaker(self.base_url, breaker, name=self.service),
+            max_concurrency=max_concurrency,
+            transport=transport,
+            secrets=(consumer_key, consumer_secret),
+            error_factory=self._error,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"WooCommerceClient(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"auth={self.auth_method!r})"
+        )
+
+    async def __aenter__(self) -> WooCommerceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    @property
+    def stats(self) -> RequestStats:
+        """Request counters so far: requests, by status, retries, 429s seen, waits."""
+        return self._http.stats
+
+    # -- errors
+
+    def _error(self, response: httpx.Response) -> ApiError:
+        """The `ApiError` for a non-2xx answer, with WooCommerce-specific fixes."""
+        status = response.status_code
+        request = response.request
+        what = f"{request.method} {display_url(request.url)}"
+        info = _wc_error_info(response)
+        common: dict[str, Any] = {
+            "service": self.service,
+            "status": status,
+            "vendor_code": info.code,
+            "request_id": request_id_of(response),
+            "body": self._http.redact(response.text) if response.content else None,
+        }
+        if 300 <= status < 400:
+            target = httpx.URL(response.headers.get("location", ""))
+            where = str(target.copy_with(query=None, fragment=None)) if target.host else "?"
+            site = f"{target.scheme}://{target.netloc.decode()}" if target.host else "its address"
+            return NotWooCommerce(
+                f"{self.service} redirected {what} ({status}) to {self._http.redact(where)}; "
+                f"set base_url to {site} (the address WordPress itself uses)",
+                **common,
+            )
+        if status == 404 and info.code is None:
+            return NotWooCommerce(
+                f"{self.service} has no WordPress REST API at {what} (404 without a REST error); "
+                f"{SETUP_HINT}",
+                **common,
+            )
+        hint: str | None = None
+        if status in (401, 403):
+            message = (info.message or "").lower()
+            if "permission" in message:
+                hint = "give the key Read/Write permission in WooCommerce > Settings > Advanced > REST API"
+            elif self.auth_method != "oauth1" and info.code in (
+                "woocommerce_rest_cannot_view",
+                "woocommerce_rest_cannot_create",
+                "woocommerce_rest_cannot_edit",
+                "woocommerce_rest_cannot_delete",
+                "woocommerce_rest_cannot_batch",
+            ):
+                hint = (
+                    "check consumer_key/consumer_secret on the block; if they are right, "
+                    "WordPress does not see the request as HTTPS (behind a proxy?) and so ignores "
+                    "the keys, or the key's user lacks the capability"
+                )
+            else:
+                hint = "check consumer_key/consumer_secret on the block"
+        elif status == 404 and info.code == NO_ROUTE_CODE:
+            hint = f"check the path and api_version ({self.api_version})"
+        elif status == 413:
+            hint = f"send at most {BATCH_MAX} items per batch request"
+        elif status == 400 and info.code == "rest_invalid_param":
+            hint = "fix the parameter named in the message"
+        return api_error(
+            response,
+            service=self.service,
+            info=info,
+            hint=hint,
+            redact=self._http.redact,
+        )
+
+    def _not_json(self, response: httpx.Response) -> NotWooCommerce:
+        request = response.request
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        snippet = " ".join(response.text[:80].split())
+        return NotWooCommerce(
+            f"{self.service} answered {request.method} {display_url(request.url)} with {kind} "
+            f"that is not JSON ({self._http.redact(snippet)!r}); {SETUP_HINT}",
+            service=self.service,
+            status=response.status_code,
+            request_id=request_id_of(response),
+            body=self._http.redact(response.text),
+        )
+
+    # -- requests
+
+    def _path(self, path: str) -> str:
+        if "://" in path or path.startswith("//"):
+            raise InvalidConfig(f"path {path!r} must be relative to the API root, e.g. 'products/12'")
+        return path.strip().lstrip("/")
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> tuple[Any, httpx.Response]:
+        url = self._path(path)
+        try:
+            response = await self._http.request(
+                method, url, params=_query(params), json=json, idempotent=idempotent, retry=retry
+            )
+        except NotFound as exc:
+            # rest_no_route for any path: tell "wrong path" from "WooCommerce is not there".
+            if exc.vendor_code == NO_ROUTE_CODE and not await self._namespace_exists():
+                raise self._no_namespace(exc) from None
+            raise
+        if not response.content.strip():
+            return None, response
+        try:
+            return decode_json(response.content), response
+        except (ValueError, UnicodeDecodeError):
+            raise self._not_json(response) from None
+
+    def _no_namespace(self, exc: ApiError | None = None) -> NotWooCommerce:
+        return NotWooCommerce(
+            f"{self.service} runs WordPress but has no {self.api_version} REST namespace "
+            f"(404 {NO_ROUTE_CODE}); install and activate WooCommerce, or fix api_version",
+            service=self.service,
+            status=404,
+            vendor_code=NO_ROUTE_CODE,
+            request_id=exc.request_id if exc else None,
+            body=exc.body if exc else None,
+        )
+
+    async def _namespace_index(self, retry: RetryPolicy | None = None) -> dict[str, Any]:
+        """GET /wp-json/{api_version}: the namespace's route index (proves it is WooCommerce)."""
+        url = self.api_url.rstrip("/")
+        try:
+            response = await self._http.request("GET", url, retry=retry)
+        except NotFound as exc:
+            raise self._no_namespace(exc) from None
+        try:
+            data = decode_json(response.content)
+        except (ValueError, UnicodeDecodeError):
+            raise self._not_json(response) from None
+        if not isinstance(data, dict) or data.get("namespace", self.api_version) != (self.api_version):
+            raise NotWooCommerce(
+                f"{self.service} answered GET {API_PREFIX}/{self.api_version} with JSON that is "
+                f"not the {self.api_version} route index; {SETUP_HINT}",
+                service=self.service,
+                status=response.status_code,
+                body=self._http.redact(response.text),
+            )
+        return data
+
+    async def _namespace_exists(self) -> bool:
+        try:
+            await self._namespace_index(RetryPolicy(max_retries=0))
+        except NotWooCommerce:
+            return False
+        except ClientError:
+            return True  # unknown: keep the original error
+        return True
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET one resource or endpoint under the API root and return its decoded JSON.
+
+        Args:
+            path: Path under `/wp-json/{api_version}/`, e.g. "products/12" or "system_status".
+            params: Query parameters (bools as true/false, lists comma-separated).
+
+        Raises:
+            NotFound: No such record (`woocommerce_rest_*_invalid_id`) or route.
+            ClientError: Any other failure, see `clients.errors`.
+        """
+        data, _ = await self._call("GET", path, params=params)
+        return data
+
+    async def list_page(
+        self,
+        path: str,
+        *,
+        page: int = 1,
+        per_page: int = PER_PAGE_MAX,
+        params: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """GET one page of a collection, with the totals WooCommerce reports in headers.
+
+        Args:
+            path: Collection path, e.g. "products" or "orders/12/refunds".
+            page: 1-based page number.
+            per_page: Page size, 1..100.
+            params: Other query parameters (filters, `orderby`, `modified_after`, ...);
+                `page` and `per_page` here are overridden by the arguments.
+        """
+        if not 1 <= per_page <= PER_PAGE_MAX:
+            raise InvalidConfig(f"per_page must be between 1 and {PER_PAGE_MAX}, got {per_page}")
+        if page < 1:
+            raise InvalidConfig(f"page must be >= 1, got {page}")
+        query = {**(params or {}), "page": page, "per_page": per_page}
+        data, response = await self._call("GET", path, params=query)
+        if not isinstance(data, list):
+            raise NotWooCommerce(
+                f"{self.service} answered GET {display_url(response.request.url)} with "
+                f"{type(data).__name__} where a JSON list was expected; is {path!r} a collection?",
+                service=self.service,
+                status=response.status_code,
+                body=self._http.redact(response.text),
+            )
+        total, total_pages = read_totals(response.headers)
+        return Page(items=data, page=page, per_page=per_page, total=total, total_pages=total_pages)
+
+    async def iter_pages(
+        self,
+        path: str,
+        *,
+        per_page: int = PER_PAGE_MAX,
+        params: Mapping[str, Any] | None = None,
+        start_page: int = 1,
+    ) -> AsyncIterator[Page]:
+        """Yield every page of a collection from `start_page` on, in page order.
+
+        Fetches `start_page`, reads `X-WP-TotalPages`, then fetches the remaining pages
+        concurrently (at most `max_concurrency` in flight) while yielding them strictly in
+        order, so the caller can commit page by page and advance a cursor. At most about
+        `max_concurrency` pages are held in memory. If the store sends no totals, pages are
+        read one after another until a short page.
+
+        For a stable read pass an explicit order, e.g. `{"orderby": "id", "order": "asc"}`
+        (or `modified` ascending with `modified_after`; see `settings.RESOURCES`).
+        """
+        first = await self.list_page(path, page=start_page, per_page=per_page, params=params)
+        yield first
+        if first.total_pages < 0:
+            current = first
+            while not current.is_last:
+                current = await self.list_page(path, page=current.page + 1, per_page=per_page, params=params)
+                yield current
+            return
+
+        async def fetch(number: int) -> Page:
+            return await self.list_page(path, page=number, per_page=per_page, params=params)
+
+        pages = fetch_in_order(fetch, start_page + 1, first.total_pages, self.max_concurrency)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                yield page
+
+    async def batch(
+        self,
+        path: str,
+        *,
+        create: Sequence[dict[str, Any]] = (),
+        update: Sequence[dict[str, Any]] = (),
+        delete: Sequence[int] = (),
+    ) -> BatchResult:
+        """Create, update and delete records through `{path}/batch`, 100 items per request.
+
+        Requests are sent one after another (creates first, then updates, then deletes). A
+        request that contains creates is not retried after a 5xx or a timeout, because it may
+        have been applied; the error is raised with `.batch_result` holding what earlier
+        requests did. Per-item errors never raise; they are collected in `BatchResult.errors`.
+
+        Args:
+            path: Collection path, e.g. "products" or "products/12/variations".
+            create: New records.
+            update: Changes, each with its "id".
+            delete: Ids to delete (permanently: WooCommerce batch delete uses force=true).
+        """
+        collection = self._path(path).rstrip("/")
+        collection = collection.removesuffix("/batch")
+        result = BatchResult()
+        for chunk in plan_chunks(create, update, delete, BATCH_MAX, result):
+            try:
+                answer, _ = await self._call(
+                    "POST",
+                    f"{collection}/batch",
+                    json=chunk_body(chunk),
+                    idempotent=not chunk["create"],
+                )
+            except ClientError as exc:
+                exc.batch_result = result
+                raise
+            result.requests += 1
+            absorb(result, chunk, answer)
+        return result
+
+    async def system_status(self) -> dict[str, Any]:
+        """GET system_status: environment, database and settings report of the store.
+
+        Needs a key whose user can manage WooCommerce; also a credentials check.
+        """
+        data = await self.get("system_status")
+        if not isinstance(data, dict):
+            raise NotWooCommerce(
+                f"{self.service} answered system_status with {type(data).__name__}, not an "
+                f"object; {SETUP_HINT}",
+                service=self.service,
+                status=200,
+            )
+        return data
+
+    async def check(self) -> None:
+        """Fail fast, with one clear error, unless the store answers as WooCommerce to our keys.
+
+        Reads the namespace index (is it WooCommerce?) and one product id (are the keys
+        accepted?), retrying at most once.
+
+        Raises:
+            NotWooCommerce: The URL answers, but not as the WooCommerce REST API.
+            AuthFailed: The keys are wrong or lack read permission.
+            TransportFailure: The store cannot be reached.
+            CircuitOpen: The store failed repeatedly just before.
+        """
+        quick = RetryPolicy(
+            max_retries=min(1, self.retry.max_retries),
+            base_delay=min(self.retry.base_delay, 1.0),
+            max_delay=min(self.retry.max_delay, 2.0),
+            jitter=self.retry.jitter,
+            max_retry_after=min(self.retry.max_retry_after, 5.0),
+        )
+        await self._namespace_index(quick)
+        await self._call("GET", "products", params={"per_page": 1, "_fields": "id"}, retry=quick)
+
+
+def _wc_error_info(response: httpx.Response) -> ErrorInfo:
+    """`{"code", "message", "data": {"status"}}`, WordPress REST's error shape."""
+    try:
+        data = decode_json(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return ErrorInfo()
+    if not isinstance(data, dict) or "code" not in data:
+        return ErrorInfo()
+    message = data.get("message")
+    return ErrorInfo(str(data["code"]), str(message) if message is not None else None)

@@ -1,0 +1,47 @@
+"""WooCommerce REST API constants (no logic).
+
+Facts from WooCommerce's source, see `reference/vendor-protocols.md` section 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+API_PREFIX = "/wp-json"
+DEFAULT_VERSION = "wc/v3"
+PER_PAGE_MAX = 100  # larger values get 400 rest_invalid_param
+BATCH_MAX = 100  # items summed over create+update+delete; more gets 413
+TOTAL_HEADER = "X-WP-Total"
+TOTAL_PAGES_HEADER = "X-WP-TotalPages"
+NO_ROUTE_CODE = "rest_no_route"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How one WooCommerce resource is read incrementally.
+
+    Attributes:
+        path: Collection path under the API root; `{parent_id}` is filled in by the caller.
+        cursor_field: Field whose maximum is kept as the sync cursor.
+        modified_after: Whether the collection accepts `modified_after` (with `dates_are_gmt`).
+            Without it the whole collection is read and unchanged rows are skipped by hash.
+        orderby: Sort that keeps paging stable for an incremental read (`modified` and `date`
+            get `ID` appended as a tie-breaker by WooCommerce).
+        mutable: Records change after creation, so they are merged on id, not appended.
+    """
+
+    path: str
+    cursor_field: str
+    modified_after: bool
+    orderby: str
+    mutable: bool = True
+
+
+RESOURCES: dict[str, Resource] = {
+    "products": Resource("products", "date_modified_gmt", True, "modified"),
+    "variations": Resource("products/{parent_id}/variations", "date_modified_gmt", True, "modified"),
+    "orders": Resource("orders", "date_modified_gmt", True, "modified"),
+    "refunds": Resource("orders/{parent_id}/refunds", "date_created_gmt", True, "date"),
+    # Customers have no modified filter; read in full, ordered by id (their default is asc).
+    "customers": Resource("customers", "date_modified_gmt", False, "id"),
+}
