@@ -179,3 +179,14 @@ def order_rows(obj: Any) -> OrderRows:
             }
         )
     return OrderRows(order=row, line_items=items, refunds=refunds)
+
+
+def mirror_row(resource: str, obj: Any) -> dict[str, Any]:
+    """The mirror row of `obj` for `resource` (orders without their children)."""
+    if resource == "products":
+        return product_row(obj)
+    if resource == "customers":
+        return customer_row(obj)
+    if resource == "orders":
+        return order_rows(obj).order
+    raise ValueError(f"unknown resource {resource!r}")

@@ -1,0 +1,71 @@
+"""`nxt sync`: run a sync flow from the shell and print its summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from deployments.errors import fail
+
+app = typer.Typer(help="Run sync flows now (as Prefect flow runs) and print their summaries.")
+
+
+class SyncType(StrEnum):
+    full = "full"
+    products = "products"
+    customers = "customers"
+    orders = "orders"
+
+
+class Direction(StrEnum):
+    pull = "pull"
+    push = "push"
+    bidirectional = "bidirectional"
+
+
+@app.command()
+def woocommerce(
+    sync_type: Annotated[SyncType, typer.Option("--type", help="What to sync.")] = SyncType.full,
+    direction: Annotated[Direction, typer.Option(help="Which way data moves.")] = Direction.pull,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="Records per page and push batch (default: the block's)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Ignore cursors and re-read everything.")] = False,
+    store: Annotated[str, typer.Option(help="WooCommerce Store block name.")] = "default",
+    hub: Annotated[
+        str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON line.")] = False,
+) -> None:
+    """Sync a WooCommerce store with the hub and print the run's summary."""
+    from blocks import BlockNotFound
+    from flows.woocommerce_sync import SyncError, woocommerce_sync
+    from hub.errors import HubConfigError
+
+    try:
+        summary = asyncio.run(
+            woocommerce_sync(
+                sync_type=sync_type.value,
+                direction=direction.value,
+                batch_size=batch_size,
+                force=force,
+                store=store,
+                hub=hub,
+            )
+        )
+    except (BlockNotFound, HubConfigError, SyncError) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+        return
+    counts = summary["counts"]
+    typer.echo(
+        f"sync #{summary['id']} {summary['sync_type']}/{summary['direction']} of {summary['store']}: "
+        f"{summary['status']} in {summary['duration_ms'] / 1000:.1f}s"
+    )
+    typer.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -1,0 +1,63 @@
+"""What every WooCommerce sync task of one run shares: the store's block and client, the hub engine, the
+sync-run id and the ordering of commits. Tasks receive only the context's key (a string), so Prefect shows
+plain parameters in the UI and never tries to hash or serialise a client or an engine."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from blocks.woocommerce import WooCommerceStore
+    from clients.woocommerce import WooCommerceClient
+
+
+@dataclass
+class SyncContext:
+    """One sync run's shared state (lives only in the flow's process)."""
+
+    store: str
+    block: WooCommerceStore
+    client: WooCommerceClient
+    engine: Engine
+    run_id: int
+    strategy: str
+    per_page: int
+    pages_per_batch: int = 4
+    concurrency_limit_name: str | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    seen: dict[str, set[int]] = field(default_factory=dict)  # remote ids listed this run, per listing
+    pages_done: int = 0
+    pages_total: int = 0
+    on_progress: Callable[[], Any] | None = None
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Commits of one listing happen in page order: a batch waits for its turn (see tasks.pull).
+    _turns: dict[str, int] = field(default_factory=dict)
+    _turn_changed: dict[str, asyncio.Condition] = field(default_factory=dict)
+
+    def condition(self, listing: str) -> asyncio.Condition:
+        if listing not in self._turn_changed:
+            self._turn_changed[listing] = asyncio.Condition()
+        return self._turn_changed[listing]
+
+
+_CONTEXTS: dict[str, SyncContext] = {}
+
+
+def register(ctx: SyncContext) -> str:
+    _CONTEXTS[ctx.key] = ctx
+    return ctx.key
+
+
+def lookup(key: str) -> SyncContext:
+    return _CONTEXTS[key]
+
+
+def forget(key: str) -> None:
+    _CONTEXTS.pop(key, None)

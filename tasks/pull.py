@@ -1,0 +1,376 @@
+"""Pulling WooCommerce pages into the hub: retryable tasks, one per page batch.
+
+A listing (products, customers, orders, trashed orders) is read as page 1 (which tells the page count) and
+then batches of pages. Batches fetch concurrently, but commit strictly in page order, each in ONE
+transaction that also advances the listing's cursor, so a run killed at any point resumes from the last
+committed batch. Incremental listings ask for `modified_after = cursor - 1 s` ordered by modification time
+(WooCommerce's bound is exclusive, so the overlap keeps records modified at the boundary second); rows
+whose content hash did not change are not written. Customers have no modified filter and are listed in
+full; their cursor is the next page, so an interrupted listing continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from clients.errors import RateLimited, ServerError, TransportFailure
+from hub import cursors
+from hub.edits import settle
+from hub.models import MIRROR_TABLES
+from hub.records import MalformedRecord, order_rows, parse_gmt, product_row
+from hub.records import customer_row as _customer_row
+from hub.sync_runs import quarantine
+from hub.upserts import replace_order_children, tombstone, tombstone_missing, upsert_mirror
+from tasks.context import SyncContext, lookup
+
+OVERLAP = timedelta(seconds=1)
+RETRYABLE = (TransportFailure, RateLimited, ServerError)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One paged read of a resource with fixed parameters for the whole run."""
+
+    name: str  # cursor key: products | customers | orders | orders:trash
+    resource: str  # hub table
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    incremental: bool = True  # cursor is a modification time (else: the next page of a full listing)
+
+
+def listings(resource: str, conn: sa.Connection, store: str, *, force: bool) -> list[Listing]:
+    """The listings that bring `resource` up to date, with windows taken from the saved cursors."""
+
+    def window(name: str) -> dict[str, Any]:
+        after = None if force else cursors.read(conn, store, name).modified_after
+        params: dict[str, Any] = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
+        if after is not None:
+            params["modified_after"] = _wc_time(after - OVERLAP)
+        return params
+
+    if resource == "products":
+        return [Listing("products", "products", "products", window("products"))]
+    if resource == "orders":
+        return [
+            Listing("orders", "orders", "orders", window("orders")),
+            # `status=any` (the default) leaves trashed orders out; read them on their own.
+            Listing("orders:trash", "orders", "orders", {**window("orders:trash"), "status": "trash"}),
+        ]
+    if resource == "customers":
+        return [
+            Listing(
+                "customers", "customers", "customers", {"orderby": "id", "order": "asc"}, incremental=False
+            )
+        ]
+    raise ValueError(f"unknown resource {resource!r}")
+
+
+def first_page_of(ctx: SyncContext, listing: Listing, *, force: bool) -> int:
+    """Where a listing starts: page 1, or where an interrupted full listing stopped."""
+    if listing.incremental or force:
+        return 1
+    with ctx.engine.connect() as conn:
+        state = cursors.read(conn, ctx.store, listing.name).state
+    return int(state.get("next_page") or 1) if not state.get("complete", True) else 1
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except RETRYABLE:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="pull-page-batch",
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+)
+async def pull_page_batch(ctx_key: str, listing: Listing, pages: list[int]) -> dict[str, int]:
+    """Fetch `pages` of `listing` concurrently, then commit them (after the batch before) in one transaction.
+
+    Returns:
+        This batch's counts, plus `total` and `total_pages` as the store reported them.
+    """
+    ctx = lookup(ctx_key)
+    logger = get_run_logger()
+    fetched = await fetch_pages(ctx, listing, pages)
+    counts = await commit_in_turn(ctx, listing, pages, fetched)
+    logger.info(
+        "%s pages %s-%s: %s",
+        listing.name,
+        pages[0],
+        pages[-1],
+        ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if k not in ("total", "total_pages")),
+    )
+    return counts
+
+
+@dataclass
+class Fetched:
+    """A fetched page batch: the pages in order and, for products, each variable product's variations."""
+
+    pages: list[Any]
+    variations: dict[int, list[Any]] = field(default_factory=dict)
+
+
+async def fetch_pages(ctx: SyncContext, listing: Listing, pages: Sequence[int]) -> Fetched:
+    """Fetch `pages` of `listing` concurrently (and the variations of variable products on them)."""
+    await acquire_rate(ctx, len(pages))
+    results = await asyncio.gather(
+        *(
+            ctx.client.list_page(listing.path, page=p, per_page=ctx.per_page, params=listing.params)
+            for p in pages
+        )
+    )
+    fetched = Fetched(list(results))
+    if listing.resource == "products":
+        parents = [o["id"] for page in results for o in page.items if is_variable(o)]
+        if parents:
+            await acquire_rate(ctx, len(parents))
+            children = await asyncio.gather(*(all_variations(ctx, pid) for pid in parents))
+            fetched.variations = dict(zip(parents, children, strict=True))
+    return fetched
+
+
+async def commit_in_turn(
+    ctx: SyncContext, listing: Listing, pages: Sequence[int], fetched: list[Any]
+) -> dict[str, int]:
+    """Wait until every earlier batch of `listing` committed, then commit this one and pass the turn on."""
+    cond = ctx.condition(listing.name)
+    async with cond:
+        await cond.wait_for(lambda: ctx._turns.get(listing.name, pages[0]) >= pages[0])
+    counts = await asyncio.to_thread(store_pages, ctx, listing, fetched)
+    async with cond:
+        ctx._turns[listing.name] = pages[-1] + 1
+        cond.notify_all()
+    ctx.pages_done += len(pages)
+    if ctx.on_progress:
+        ctx.on_progress()
+    first = fetched.pages[0]
+    return {**counts, "total": first.total, "total_pages": first.total_pages}
+
+
+def store_pages(ctx: SyncContext, listing: Listing, fetched: Fetched) -> dict[str, int]:
+    """Map, upsert, settle conflicts, quarantine and advance the cursor, all in one transaction."""
+    objects = [o for page in fetched.pages for o in page.items]
+    variations = fetched.variations
+    counts: Counter[str] = Counter(fetched=len(objects) + sum(len(v) for v in variations.values()))
+    with ctx.engine.begin() as conn:
+        counts.update(write_objects(ctx, conn, listing.resource, objects, variations))
+        seen = ctx.seen.setdefault(listing.name, set())
+        seen.update(o["id"] for o in objects if isinstance(o, dict) and isinstance(o.get("id"), int))
+        if listing.incremental:
+            newest = _newest(objects)
+            if newest is not None:
+                cursors.advance(conn, ctx.store, listing.name, modified_after=newest)
+        else:
+            last = fetched.pages[-1]
+            done = last.page >= last.total_pages
+            cursors.advance(
+                conn,
+                ctx.store,
+                listing.name,
+                modified_after=None,
+                state={"next_page": 1 if done else last.page + 1, "complete": done},
+            )
+    ctx.counts.update(counts)
+    return dict(counts)
+
+
+def write_objects(
+    ctx: SyncContext,
+    conn: sa.Connection,
+    resource: str,
+    objects: Sequence[Any],
+    variations: dict[int, list[Any]] | None = None,
+) -> Counter[str]:
+    """Upsert remote objects of one resource (and product variations) in the caller's transaction."""
+    counts: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []
+    by_id: dict[int, Any] = {}
+    items: list[dict[str, Any]] = []
+    refunds: list[dict[str, Any]] = []
+    bad: list[tuple[Any, str, Any]] = []
+    for obj in objects:
+        try:
+            if resource == "orders":
+                parsed = order_rows(obj)
+                rows.append(parsed.order)
+                items += parsed.line_items
+                refunds += parsed.refunds
+            elif resource == "products":
+                rows.append(product_row(obj))
+            else:
+                rows.append(_customer_row(obj))
+            by_id[rows[-1]["remote_id"]] = obj
+        except MalformedRecord as exc:
+            bad.append((obj.get("id") if isinstance(obj, dict) else None, str(exc), obj))
+    for parent_id, children in (variations or {}).items():
+        for obj in children:
+            try:
+                rows.append(product_row(obj, parent_id=parent_id))
+                by_id[rows[-1]["remote_id"]] = obj
+            except MalformedRecord as exc:
+                bad.append((obj.get("id") if isinstance(obj, dict) else None, f"variation: {exc}", obj))
+    result = upsert_mirror(conn, resource, ctx.store, rows)
+    if resource == "orders":
+        replace_order_children(conn, ctx.store, result.written, items, refunds)
+    if variations:
+        counts["tombstoned"] += _tombstone_vanished_variations(conn, ctx.store, variations)
+    if result.skipped_dirty:
+        settled = settle(conn, resource, ctx.store, ctx.strategy, {i: by_id[i] for i in result.skipped_dirty})
+        counts["conflicts"] += sum(settled.values())
+        counts["conflicts_manual"] += settled["manual"]
+    if bad:
+        quarantine(conn, store=ctx.store, resource=resource, run_id=ctx.run_id, items=bad)
+    counts.update(
+        inserted=result.inserted, updated=result.updated, unchanged=result.unchanged, quarantined=len(bad)
+    )
+    return counts
+
+
+async def catch_up(ctx: SyncContext, listing: Listing, expected: int) -> dict[str, int]:
+    """Fetch records the paged read skipped because the listing shifted while it was read.
+
+    Offset paging over a changing set can skip a record at a page boundary (another one moved away).
+    When fewer distinct ids were seen than page 1 announced, list only the ids (`_fields=id`) and fetch
+    what is missing with `include`.
+    """
+    seen = ctx.seen.get(listing.name, set())
+    if len(seen) >= expected:
+        return {}
+    ids: set[int] = set()
+    async for page in ctx.client.iter_pages(
+        listing.path, per_page=100, params={**listing.params, "_fields": "id"}
+    ):
+        ids.update(o["id"] for o in page.items if isinstance(o, dict) and isinstance(o.get("id"), int))
+    missing = sorted(ids - seen)
+    counts: Counter[str] = Counter(catch_up_missing=len(missing))
+    for start in range(0, len(missing), 100):
+        chunk = missing[start : start + 100]
+        page = await ctx.client.list_page(
+            listing.path,
+            page=1,
+            per_page=100,
+            params={k: v for k, v in listing.params.items() if k in ("status",)}
+            | {"include": ",".join(map(str, chunk))},
+        )
+        objects = page.items
+        variations: dict[int, list[Any]] = {}
+        if listing.resource == "products":
+            for o in objects:
+                if is_variable(o):
+                    variations[o["id"]] = await all_variations(ctx, o["id"])
+
+        def write(
+            objects: list[Any] = objects, variations: dict[int, list[Any]] = variations
+        ) -> Counter[str]:
+            with ctx.engine.begin() as conn:
+                return write_objects(ctx, conn, listing.resource, objects, variations)
+
+        counts.update(await asyncio.to_thread(write))
+        seen.update(chunk)
+    ctx.counts.update(counts)
+    return dict(counts)
+
+
+def tombstone_unlisted(ctx: SyncContext, resource: str, listing_names: Iterable[str]) -> int:
+    """After a complete listing of a resource, tombstone hub rows the store no longer has."""
+    present: set[int] = set()
+    for name in listing_names:
+        present |= ctx.seen.get(name, set())
+    with ctx.engine.begin() as conn:
+        if resource == "products":
+            # Variations are not in the product listing; they are tombstoned with their parent's listing.
+            t = MIRROR_TABLES["products"].__table__
+            parents_only = sa.select(t.c.remote_id).where(
+                t.c.store == ctx.store, t.c.parent_remote_id.is_not(None)
+            )
+            present |= set(conn.execute(parents_only).scalars())
+        marked = tombstone_missing(conn, resource, ctx.store, present)
+    ctx.counts["tombstoned"] += marked
+    return marked
+
+
+async def acquire_rate(ctx: SyncContext, requests: int) -> None:
+    """Take `requests` slots from the store's Prefect rate limit, shared by every worker (if it exists)."""
+    if not ctx.concurrency_limit_name or requests <= 0:
+        return
+    from prefect.concurrency.asyncio import rate_limit
+
+    capacity = max(1, ctx.block.rate_limit_rpm // 60)
+    remaining = requests
+    while remaining > 0:
+        take = min(capacity, remaining)
+        await rate_limit(ctx.concurrency_limit_name, occupy=take, strict=False)
+        remaining -= take
+
+
+async def all_variations(ctx: SyncContext, parent_id: int) -> list[Any]:
+    out: list[Any] = []
+    async for page in ctx.client.iter_pages(f"products/{parent_id}/variations", per_page=100):
+        out.extend(page.items)
+    return out
+
+
+def is_variable(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("type") == "variable" and isinstance(obj.get("id"), int)
+
+
+def _tombstone_vanished_variations(conn: sa.Connection, store: str, variations: dict[int, list[Any]]) -> int:
+    t = MIRROR_TABLES["products"].__table__
+    marked = 0
+    for parent_id, children in variations.items():
+        keep = [c["id"] for c in children if isinstance(c, dict) and isinstance(c.get("id"), int)]
+        gone = (
+            conn.execute(
+                sa.select(t.c.remote_id).where(
+                    t.c.store == store,
+                    t.c.parent_remote_id == parent_id,
+                    t.c.deleted_at.is_(None),
+                    t.c.remote_id.not_in(keep) if keep else sa.true(),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if gone:
+            marked += tombstone(conn, "products", store, gone)
+    return marked
+
+
+def _newest(objects: Iterable[Any]) -> datetime | None:
+    newest = None
+    for obj in objects:
+        try:
+            modified = (
+                parse_gmt(obj.get("date_modified_gmt"), "date_modified_gmt")
+                if isinstance(obj, dict)
+                else None
+            )
+        except MalformedRecord:
+            continue
+        if modified is not None and (newest is None or modified > newest):
+            newest = modified
+    return newest
+
+
+def _wc_time(value: datetime) -> str:
+    """WooCommerce's ISO 8601 form for a GMT bound (`dates_are_gmt=true`)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
