@@ -32,11 +32,6 @@ from .errors import (
 from .woocommerce import BatchResult, Page, WooCommerceClient
 
 __all__ = [
-    "DEFAULT_BREAKER",
-    "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_RETRY",
-    "DEFAULT_TIMEOUT",
-    "RETRYABLE",
     "ApiError",
     "AuthFailed",
     "BatchResult",
@@ -44,10 +39,15 @@ __all__ = [
     "CircuitOpen",
     "ClientError",
     "Conflict",
+    "DEFAULT_BREAKER",
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
     "InvalidConfig",
     "NotFound",
     "NotWooCommerce",
     "Page",
+    "RETRYABLE",
     "RateLimit",
     "RateLimited",
     "RequestStats",

@@ -8,11 +8,11 @@ import ssl
 from dataclasses import dataclass
 
 __all__ = [
+    "BreakerConfig",
     "DEFAULT_BREAKER",
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
-    "BreakerConfig",
     "RateLimit",
     "RetryPolicy",
 ]

@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "RETRYABLE",
     "ApiError",
     "AuthFailed",
     "CircuitOpen",
@@ -37,6 +36,7 @@ __all__ = [
     "InvalidConfig",
     "NotFound",
     "NotWooCommerce",
+    "RETRYABLE",
     "RateLimited",
     "ServerError",
     "TransportFailure",

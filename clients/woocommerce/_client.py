@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -53,6 +54,10 @@ def _normalise_base_url(base_url: str) -> httpx.URL:
     if API_PREFIX in path:
         path = path[: path.index(API_PREFIX)]
     return url.copy_with(path=path or "", query=None, fragment=None)
+
+
+def _basic_token(key: str, secret: str) -> str:
+    return base64.b64encode(f"{key}:{secret}".encode()).decode("ascii")
 
 
 def _query_value(value: Any) -> str:
@@ -147,7 +152,8 @@ class WooCommerceClient:
             breaker=shared_breaker(self.base_url, breaker, name=self.service),
             max_concurrency=max_concurrency,
             transport=transport,
-            secrets=(consumer_key, consumer_secret),
+            # The Basic header's base64 too, in case a proxy echoes request headers back.
+            secrets=(consumer_key, consumer_secret, _basic_token(consumer_key, consumer_secret)),
             error_factory=self._error,
         )
 

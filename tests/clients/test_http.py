@@ -1,0 +1,374 @@
+"""The shared HTTP machinery: retries, rate limiter, circuit breaker, error mapping."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+from clients_fakes import FAST
+
+from clients import (
+    ApiError,
+    AuthFailed,
+    BreakerConfig,
+    CircuitOpen,
+    Conflict,
+    InvalidConfig,
+    NotFound,
+    RateLimit,
+    RateLimited,
+    RetryPolicy,
+    ServerError,
+    TransportFailure,
+)
+from clients._http import (
+    CircuitBreaker,
+    HttpClient,
+    RateLimiter,
+    decode_json,
+    parse_retry_after,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Script:
+    """MockTransport handler answering from a list; counts requests."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client(script: Script, **kwargs) -> HttpClient:
+    kwargs.setdefault("retry", FAST)
+    return HttpClient(
+        base_url="https://api.example/v1/",
+        service="Example",
+        transport=httpx.MockTransport(script),
+        **kwargs,
+    )
+
+
+# -- retries
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, ApiError), (401, AuthFailed), (403, AuthFailed), (404, NotFound), (409, Conflict)],
+)
+async def test_client_errors_are_never_retried(status: int, error: type) -> None:
+    script = Script(httpx.Response(status, json={"code": "x", "message": "no"}))
+    http = client(script)
+    with pytest.raises(error) as caught:
+        await http.request("GET", "things")
+    assert caught.value.status == status and caught.value.vendor_code == "x"
+    assert len(script.requests) == 1
+    assert http.stats.retries == 0
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(500),
+        httpx.Response(502),
+        httpx.Response(503),
+        httpx.Response(429),
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        httpx.RemoteProtocolError("dropped"),
+    ],
+    ids=["500", "502", "503", "429", "read-timeout", "connect-error", "dropped"],
+)
+async def test_transient_failures_are_retried(failure: httpx.Response | Exception) -> None:
+    script = Script(failure, failure, httpx.Response(200, json={"ok": True}))
+    http = client(script)
+    response = await http.request("GET", "things")
+    assert response.json() == {"ok": True}
+    assert len(script.requests) == 3
+    assert http.stats.retries == 2 and http.stats.requests == 3
+
+
+async def test_retries_give_up_after_max_retries_with_the_last_error() -> None:
+    script = Script(httpx.Response(500, json={"code": "boom", "message": "Internal"}))
+    http = client(script, retry=RetryPolicy(max_retries=2, base_delay=0, jitter=0))
+    with pytest.raises(ServerError, match="500 boom: Internal"):
+        await http.request("GET", "things")
+    assert len(script.requests) == 3
+
+
+async def test_retry_after_is_honoured_on_429_and_503() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    script = Script(
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(503, headers={"Retry-After": "3"}),
+        httpx.Response(500),
+        httpx.Response(200),
+    )
+    policy = RetryPolicy(max_retries=3, base_delay=0.5, jitter=0.0)
+    http = client(script, retry=policy, sleep=sleep)
+    await http.request("GET", "things")
+    # backoff waits are Retry-After, Retry-After, then exponential 0.5 * 2**2; the limiter
+    # (no budget configured) adds nothing here because no limiter was given.
+    assert waits == [7.0, 3.0, 2.0]
+    assert http.stats.rate_limited == 1
+    assert http.stats.backoff_seconds == pytest.approx(12.0)
+
+
+async def test_a_retry_after_beyond_the_cap_is_not_waited_for() -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "3600"}))
+    http = client(script)
+    with pytest.raises(RateLimited) as caught:
+        await http.request("GET", "things")
+    assert caught.value.retry_after == 3600
+    assert len(script.requests) == 1
+
+
+async def test_post_is_not_retried_when_it_may_have_been_applied() -> None:
+    for failure in (httpx.Response(500), httpx.ReadTimeout("slow")):
+        script = Script(failure, httpx.Response(200))
+        with pytest.raises((ServerError, TransportFailure)):
+            await client(script).request("POST", "things", json={"a": 1})
+        assert len(script.requests) == 1
+    # ... but is retried when it provably was not processed.
+    for failure in (httpx.Response(429), httpx.Response(503), httpx.ConnectError("refused")):
+        script = Script(failure, httpx.Response(200))
+        await client(script).request("POST", "things", json={"a": 1})
+        assert len(script.requests) == 2
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    policy = RetryPolicy(base_delay=1.0, max_delay=5.0, jitter=0.5)
+    assert [policy.backoff(n, 0.0) for n in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert policy.backoff(1, 0.999) == pytest.approx(1.001, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("5", 5.0), ("1.5", 1.5), (None, None), ("soon", None), ("-3", 0.0)],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header) == expected
+
+
+def test_parse_retry_after_http_date() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
+
+
+# -- error mapping
+
+
+async def test_timeouts_and_connection_errors_become_transport_failures() -> None:
+    script = Script(httpx.ConnectTimeout("no"))
+    with pytest.raises(TransportFailure, match="did not accept a connection") as caught:
+        await client(script, retry=RetryPolicy(max_retries=0)).request("GET", "x")
+    assert caught.value.request_sent is False
+    script = Script(httpx.ReadTimeout("no"))
+    with pytest.raises(TransportFailure, match="did not answer GET /v1/x in time") as caught:
+        await client(script, retry=RetryPolicy(max_retries=0)).request("GET", "x")
+    assert caught.value.request_sent is True
+    assert caught.value.__cause__ is None  # no httpx type leaks through `raise ... from`
+
+
+async def test_connection_refused_on_a_real_port() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    http = HttpClient(
+        base_url=f"http://127.0.0.1:{port}/",
+        service="Nowhere",
+        retry=RetryPolicy(max_retries=1, base_delay=0),
+    )
+    with pytest.raises(TransportFailure, match="could not connect to Nowhere"):
+        await http.request("GET", "x")
+    assert http.stats.requests == 2 and http.stats.transport_failures == 2
+    await http.aclose()
+
+
+async def test_a_read_timeout_against_a_real_slow_server(live_store) -> None:
+    live_store.behaviour.update(mode="hang", delay=0.5)
+    http = HttpClient(base_url=live_store.url, service="Slow", timeout=0.1, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(TransportFailure, match="did not answer"):
+        await http.request("GET", "/wp-json/wc/v3")
+    await http.aclose()
+
+
+async def test_a_dropped_connection_is_a_transport_failure(live_store) -> None:
+    live_store.behaviour.update(mode="drop")
+    http = HttpClient(base_url=live_store.url, service="Dropper", retry=RetryPolicy(max_retries=0))
+    with pytest.raises(TransportFailure, match="dropped the connection"):
+        await http.request("GET", "/wp-json/wc/v3")
+    await http.aclose()
+
+
+async def test_bad_scheme_is_invalid_config() -> None:
+    http = HttpClient(base_url="ftp://x/", service="X")
+    with pytest.raises(InvalidConfig):
+        await http.request("GET", "y")
+    await http.aclose()
+
+
+def test_json_decoding_tolerates_a_bom() -> None:
+    assert decode_json(b'\xef\xbb\xbf[{"id": 1}]') == [{"id": 1}]
+    assert decode_json(b'  \n\xef\xbb\xbf {"a": "\xc3\xa9"}') == {"a": "é"}
+    with pytest.raises(ValueError):
+        decode_json(b"<html></html>")
+
+
+async def test_secrets_are_redacted_from_messages_and_bodies() -> None:
+    secret = "cs_supersecretvalue"
+    script = Script(httpx.Response(400, text=f"bad request for consumer_secret={secret}"))
+    http = client(script, secrets=[secret])
+    with pytest.raises(ApiError) as caught:
+        await http.request("GET", "things", params=[("consumer_secret", secret)])
+    error = caught.value
+    assert secret not in str(error) and secret not in repr(error) and secret not in error.body
+    assert "***" in error.body
+
+
+# -- rate limiter
+
+
+def test_limiter_paces_requests_at_the_configured_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(rpm=60, burst=2), clock=clock)
+    waits = [limiter.reserve()[0] for _ in range(5)]
+    assert waits == [0.0, 0.0, 1.0, 2.0, 3.0]  # burst of 2, then one per second
+    clock.now += 10  # idle: the debt is repaid and the bucket refills to its burst only
+    assert [limiter.reserve()[0] for _ in range(3)] == [0.0, 0.0, 1.0]
+
+
+def test_limiter_backs_off_on_429_honours_retry_after_and_recovers() -> None:
+    clock = FakeClock()
+    config = RateLimit(rpm=60, burst=1, backoff=0.5, recovery=0.25, floor=0.1)
+    limiter = RateLimiter(config, clock=clock)
+    wait, generation = limiter.reserve()
+    assert wait == 0.0
+    limiter.on_rate_limited(retry_after=5.0, generation=generation)
+    assert limiter.rpm == 30.0
+    assert limiter.blocked_for() == 5.0
+    # 429s to requests reserved before the slowdown do not slow it down again.
+    limiter.on_rate_limited(retry_after=None, generation=generation)
+    assert limiter.rpm == 30.0
+    # Nothing goes out before Retry-After; then one request every 2 s (30 rpm).
+    assert [limiter.reserve()[0] for _ in range(3)] == [7.0, 9.0, 11.0]
+    # A 429 in the new generation halves again, down to the floor at most.
+    _, generation = limiter.reserve()
+    limiter.on_rate_limited(None, generation)
+    _, generation = limiter.reserve()
+    limiter.on_rate_limited(None, generation)
+    _, generation = limiter.reserve()
+    limiter.on_rate_limited(None, generation)
+    assert limiter.rpm == 6.0  # floor: 10% of 60
+    # Recovery: each success regains 25% of the configured rate, up to it.
+    rates = []
+    for _ in range(5):
+        limiter.on_success()
+        rates.append(limiter.rpm)
+    assert rates == [21.0, 36.0, 51.0, 60.0, 60.0]
+
+
+def test_unlimited_limiter_still_pauses_for_retry_after() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock)
+    assert limiter.reserve()[0] == 0.0
+    limiter.on_rate_limited(4.0, 0)
+    assert limiter.reserve()[0] == 4.0
+    clock.now += 4
+    assert limiter.reserve()[0] == 0.0
+
+
+async def test_client_waits_for_the_limiter_and_slows_down_on_429() -> None:
+    clock = FakeClock()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.now += seconds
+
+    limiter = RateLimiter(RateLimit(rpm=120, burst=1), clock=clock)
+    script = Script(httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200))
+    http = client(script, limiter=limiter, sleep=sleep)
+    await http.request("GET", "a")  # 429 (pause 2 s, rate halved to 60 rpm), then 200
+    await http.request("GET", "b")
+    # retry waits Retry-After (2 s) then a token; the next request waits ~1 s (60 rpm minus
+    # the recovery the success earned).
+    assert waits[0] == 2.0
+    assert http.stats.rate_limited == 1
+    assert http.stats.throttle_seconds > 0
+    assert limiter.rpm < 120
+
+
+# -- circuit breaker
+
+
+def test_breaker_opens_after_consecutive_failures_and_probes_after_reset() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("Shop", BreakerConfig(failure_threshold=3, reset_after=30), clock=clock)
+    for _ in range(2):
+        breaker.before_call()
+        breaker.record_failure("502")
+    breaker.record_success()  # a success resets the count
+    for _ in range(3):
+        breaker.before_call()
+        breaker.record_failure("502")
+    assert breaker.state == "open"
+    with pytest.raises(CircuitOpen, match=r"Shop looks down: 3 consecutive failures.*30s") as caught:
+        breaker.before_call()
+    assert caught.value.retry_in == 30
+    clock.now += 30
+    assert breaker.before_call() is True  # the half-open probe
+    with pytest.raises(CircuitOpen):
+        breaker.before_call()  # only one probe at a time
+    breaker.record_failure("502")  # probe failed: open again for reset_after
+    assert breaker.state == "open"
+    clock.now += 30
+    assert breaker.before_call() is True
+    breaker.record_success()
+    assert breaker.state == "closed"
+    assert breaker.before_call() is False
+
+
+async def test_a_down_service_ends_quickly_instead_of_a_retry_storm() -> None:
+    script = Script(httpx.ConnectError("refused"))
+    breaker = CircuitBreaker("Shop", BreakerConfig(failure_threshold=5, reset_after=60))
+    http = client(script, breaker=breaker)
+    with pytest.raises(TransportFailure):
+        await http.request("GET", "a")  # 4 attempts
+    with pytest.raises(CircuitOpen, match="Shop looks down"):
+        await http.request("GET", "b")  # fifth attempt opens it; no more retries
+    with pytest.raises(CircuitOpen):
+        await http.request("GET", "c")  # refused without a request
+    assert len(script.requests) == 5
+    assert http.stats.circuit_rejections == 2
+
+
+async def test_client_errors_do_not_trip_the_breaker() -> None:
+    script = Script(httpx.Response(404))
+    breaker = CircuitBreaker("Shop", BreakerConfig(failure_threshold=2))
+    http = client(script, breaker=breaker)
+    for _ in range(5):
+        with pytest.raises(NotFound):
+            await http.request("GET", "a")
+    assert breaker.state == "closed"
