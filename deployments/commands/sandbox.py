@@ -1,0 +1,154 @@
+"""`nxt sandbox`: run the local stand-ins (WooCommerce today; the gateways and providers as they land)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import Annotated, Any
+
+import typer
+
+from deployments.errors import fail
+
+app = typer.Typer(help="Local stand-ins for the external services, speaking their real protocols.")
+
+
+def _save_blocks(sb: Any, block_name: str) -> list[str]:
+    """Save a block per running service, pointing at the sandbox. Imported lazily: needs Prefect."""
+    saved = []
+    if "woocommerce" in sb.services:
+        from blocks.woocommerce import WooCommerceStore
+
+        creds = sb.credentials["woocommerce"]
+        block = WooCommerceStore(
+            site_url=sb.urls["woocommerce"],
+            consumer_key=creds["consumer_key"],
+            consumer_secret=creds["consumer_secret"],
+            webhook_secret=creds["webhook_secret"],
+            verify_tls=True,
+            ca_bundle=sb.ca_file,
+        )
+        block.save(block_name, overwrite=True)
+        saved.append(f"woocommerce: WooCommerceStore/{block_name}")
+    return saved
+
+
+@app.command()
+def up(
+    products: Annotated[int, typer.Option(help="Products in the store.")] = 200,
+    customers: Annotated[int, typer.Option(help="Customers in the store.")] = 100,
+    orders: Annotated[int, typer.Option(help="Orders in the store.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the world; same seed, same data.")] = 1,
+    services: Annotated[
+        str, typer.Option(help="Comma-separated services to run (known: woocommerce).")
+    ] = "woocommerce",
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a throwaway CA.")] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="First port; each service takes the next one. 0 picks free ports.")
+    ] = 0,
+    gmt_offset: Annotated[
+        float, typer.Option(help="Store timezone as hours from UTC (WordPress gmt_offset).")
+    ] = 0.0,
+    latency_ms: Annotated[float, typer.Option(help="Latency added to every request (ms).")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(help="Extra random latency, 0..N ms.")] = 0.0,
+    error_rate: Annotated[float, typer.Option(help="Share of requests answered 500/502/503 (0..1).")] = 0.0,
+    rate_limit_rpm: Annotated[
+        int, typer.Option(help="Requests per rolling minute before 429 + Retry-After (0 = off).")
+    ] = 0,
+    slow_rate: Annotated[float, typer.Option(help="Share of requests held --slow-ms (0..1).")] = 0.0,
+    slow_ms: Annotated[float, typer.Option(help="How long a slow request is held (ms).")] = 30000.0,
+    drop_rate: Annotated[
+        float, typer.Option(help="Share of requests whose connection is dropped (0..1).")
+    ] = 0.0,
+    max_concurrency: Annotated[
+        int, typer.Option(help="Requests served at once; the rest wait (0 = unlimited).")
+    ] = 0,
+    webhook_timeout: Annotated[
+        float, typer.Option(help="Seconds a webhook delivery may take (WooCommerce: 60).")
+    ] = 60.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON line of URLs and credentials, then serve.")
+    ] = False,
+    save_blocks: Annotated[
+        bool, typer.Option("--save-blocks", help="Save Prefect blocks pointing at the sandbox.")
+    ] = False,
+    block_name: Annotated[str, typer.Option(help="Name of the saved blocks.")] = "sandbox",
+) -> None:
+    """Start the sandbox and serve until Ctrl-C (SIGINT) or SIGTERM."""
+    from sandbox._framework import Faults
+    from sandbox.server import SERVICES, start_sandbox
+
+    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    unknown = [s for s in names if s not in SERVICES]
+    if not names or unknown:
+        fail(f"--services: unknown {', '.join(unknown) or '(none)'}; use one of {', '.join(SERVICES)}")
+    for flag, value in (("--products", products), ("--customers", customers), ("--orders", orders)):
+        if value < 0:
+            fail(f"{flag} must be 0 or more, got {value}")
+    if not 0 <= port <= 65535 - len(names):
+        fail(f"--port must be between 0 and {65535 - len(names)}, got {port}")
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            error_rate=error_rate,
+            rate_limit_rpm=rate_limit_rpm,
+            slow_rate=slow_rate,
+            slow_ms=slow_ms,
+            drop_rate=drop_rate,
+            max_concurrency=max_concurrency,
+        )
+    except ValueError as exc:
+        fail(f"--{str(exc).split(' ')[0].replace('_', '-')}: {exc}")
+    try:
+        sb = start_sandbox(
+            services=names,
+            products=products,
+            customers=customers,
+            orders=orders,
+            seed=seed,
+            tls=tls,
+            faults=faults,
+            host=host,
+            port=port,
+            gmt_offset_hours=gmt_offset,
+            webhook_timeout=webhook_timeout,
+        )
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port or 'a free port'} ({exc.strerror or exc}); try --port 0")
+    except RuntimeError as exc:
+        fail(str(exc))
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        saved: list[str] = []
+        if save_blocks:
+            try:
+                saved = _save_blocks(sb, block_name)
+            except Exception as exc:  # Prefect API down, blocks package missing, ...
+                sb.stop()
+                fail(f"--save-blocks: could not save blocks ({type(exc).__name__}: {exc})")
+        info = sb.describe()
+        if as_json:
+            sys.stdout.write(json.dumps(info) + "\n")
+            sys.stdout.flush()
+        else:
+            typer.echo(f"sandbox up in {sb.startup_seconds:.2f}s (seed {seed})")
+            for name, entry in info.items():
+                typer.echo(f"\n{name}")
+                for k, v in entry.items():
+                    typer.echo(f"  {k:<26} {v}")
+            if sb.ca_file:
+                typer.echo(f"\nCA file (trust it, e.g. SSL_CERT_FILE): {sb.ca_file}")
+            for line in saved:
+                typer.echo(f"saved block {line}")
+            typer.echo("\nCtrl-C to stop.")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sb.stop()

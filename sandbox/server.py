@@ -1,0 +1,256 @@
+"""Run stand-ins in-process: uvicorn on 127.0.0.1 in a background thread, one port per service.
+
+    with run_sandbox(services=("woocommerce",), products=50, customers=20, orders=80, seed=7) as sb:
+        sb.urls["woocommerce"]          # site URL; the API is under /wp-json/wc/v3
+        sb.credentials["woocommerce"]   # consumer_key, consumer_secret, webhook_secret, ...
+        sb.woocommerce.touch("product", [12])   # thread-safe via sb.call(...) for bulk edits
+
+All services run on one event loop in one thread (they are I/O bound; this keeps start-up cheap).
+With `tls=True` each port serves HTTPS with a certificate from a throwaway CA (trustme); `sb.ca_file`
+is the CA bundle a client must trust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+
+from sandbox._framework import ADMIN_PREFIX, Faults, Service
+from sandbox.woocommerce import WooCommerceService
+from sandbox.world import World, build_world
+
+__all__ = ["SERVICES", "Sandbox", "run_sandbox", "start_sandbox"]
+
+T = TypeVar("T")
+
+#: Stand-ins this build knows. The gateways and providers join as their issues land.
+SERVICES: dict[str, Callable[..., Service]] = {
+    "woocommerce": WooCommerceService,
+}
+
+FaultSpec = Faults | Mapping[str, Any] | None
+
+
+class Sandbox:
+    """A running sandbox: URLs, credentials, the shared world and each service object."""
+
+    def __init__(self, world: World, services: dict[str, Service], *, tls: bool, host: str) -> None:
+        self.world = world
+        self.services = services
+        self.tls = tls
+        self.host = host
+        self.ca_file: str | None = None
+        self.urls: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._servers: list[uvicorn.Server] = []
+        self._thread: threading.Thread | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.startup_seconds = 0.0
+
+    # --- access ----------------------------------------------------------------------------------
+    @property
+    def woocommerce(self) -> WooCommerceService:
+        svc = self.services["woocommerce"]
+        assert isinstance(svc, WooCommerceService)
+        return svc
+
+    @property
+    def credentials(self) -> dict[str, dict[str, Any]]:
+        return {name: svc.credentials() for name, svc in self.services.items()}
+
+    def admin_url(self, service: str = "woocommerce") -> str:
+        return self.urls[service] + ADMIN_PREFIX
+
+    def describe(self) -> dict[str, Any]:
+        """What `nxt sandbox up --json` prints: each service's base URL and credentials."""
+        out: dict[str, Any] = {}
+        for name, svc in self.services.items():
+            entry: dict[str, Any] = {"base_url": self.urls[name], "admin_url": self.admin_url(name)}
+            entry.update(svc.credentials())
+            if name == "woocommerce":
+                entry["api_url"] = self.urls[name] + "/wp-json/wc/v3"
+            if self.ca_file:
+                entry["ca_file"] = self.ca_file
+            out[name] = entry
+        return out
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn` on the server's loop (thread-safe world edits from a test thread)."""
+        assert self._loop is not None
+
+        async def run() -> T:
+            result = fn(*args, **kwargs)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result  # type: ignore[no-any-return]
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=60)
+
+    def set_faults(self, service: str = "woocommerce", **settings: Any) -> Faults:
+        """Replace a service's faults (keyword arguments as in `Faults`)."""
+        return self.call(self.services[service].set_faults, settings)
+
+    def flush_webhooks(self) -> None:
+        """Block until every queued webhook delivery has been attempted."""
+        self.call(self.woocommerce.flush)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def _bind(self, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+        return sock
+
+    def start(self, *, port: int = 0, timeout: float = 30.0) -> None:
+        t0 = time.perf_counter()
+        ssl_kwargs: dict[str, Any] = {}
+        if self.tls:
+            import trustme
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="nxt-sandbox-")
+            tmp = Path(self._tmp.name)
+            ca = trustme.CA()
+            cert = ca.issue_cert(self.host, "localhost", "127.0.0.1")
+            ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
+            cert.private_key_pem.write_to_path(str(tmp / "key.pem"))
+            cert.cert_chain_pems[0].write_to_path(str(tmp / "cert.pem"))
+            for extra in cert.cert_chain_pems[1:]:
+                extra.write_to_path(str(tmp / "cert.pem"), append=True)
+            self.ca_file = str(tmp / "ca.pem")
+            ssl_kwargs = {"ssl_certfile": str(tmp / "cert.pem"), "ssl_keyfile": str(tmp / "key.pem")}
+        scheme = "https" if self.tls else "http"
+        sockets: list[tuple[uvicorn.Server, socket.socket]] = []
+        for i, (name, svc) in enumerate(self.services.items()):
+            sock = self._bind(port + i if port else 0)
+            bound = sock.getsockname()[1]
+            self.urls[name] = f"{scheme}://{self.host}:{bound}"
+            svc.on_started(self.urls[name])
+            config = uvicorn.Config(
+                svc.asgi(),
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=2,
+                timeout_keep_alive=30,
+                **ssl_kwargs,
+            )
+            server = uvicorn.Server(config)
+            self._servers.append(server)
+            sockets.append((server, sock))
+
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            for svc in self.services.values():
+                if isinstance(svc, WooCommerceService):
+                    svc.loop = loop
+
+            async def main() -> None:
+                tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in sockets]
+                while not all(s.started for s, _ in sockets):
+                    if any(t.done() for t in tasks):
+                        break
+                    await asyncio.sleep(0.005)
+                ready.set()
+                await asyncio.gather(*tasks)
+
+            try:
+                loop.run_until_complete(main())
+            except BaseException as exc:  # surfaced to the starting thread
+                failure.append(exc)
+                ready.set()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="nxt-sandbox", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout) or failure or not all(s.started for s in self._servers):
+            self.stop()
+            raise RuntimeError(f"sandbox did not start: {failure[0] if failure else 'timeout'}")
+        self.startup_seconds = time.perf_counter() - t0
+
+    def stop(self) -> None:
+        for s in self._servers:
+            s.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _faults_for(name: str, faults: FaultSpec | Mapping[str, FaultSpec]) -> Faults | None:
+    if faults is None:
+        return None
+    if isinstance(faults, Faults):
+        return faults
+    if name in faults or any(k in SERVICES for k in faults):  # per-service mapping
+        spec = faults.get(name)
+        if spec is None:
+            return None
+        return spec if isinstance(spec, Faults) else Faults.from_dict(dict(spec))
+    return Faults.from_dict(dict(faults))
+
+
+def start_sandbox(
+    *,
+    services: tuple[str, ...] | list[str] = ("woocommerce",),
+    products: int = 200,
+    customers: int = 100,
+    orders: int = 300,
+    seed: int = 1,
+    tls: bool = False,
+    faults: FaultSpec | Mapping[str, FaultSpec] = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    gmt_offset_hours: float = 0.0,
+    webhook_timeout: float = 60.0,
+    world: World | None = None,
+) -> Sandbox:
+    """Build the world, start every service and return the running `Sandbox` (call `.stop()`)."""
+    unknown = [s for s in services if s not in SERVICES]
+    if unknown:
+        raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+    if world is None:
+        world = build_world(
+            seed=seed,
+            products=products,
+            customers=customers,
+            orders=orders,
+            gmt_offset_hours=gmt_offset_hours,
+        )
+    built: dict[str, Service] = {}
+    for name in services:
+        kwargs: dict[str, Any] = {"faults": _faults_for(name, faults)}
+        if name == "woocommerce":
+            kwargs["webhook_timeout"] = webhook_timeout
+        built[name] = SERVICES[name](world, **kwargs)
+    sb = Sandbox(world, built, tls=tls, host=host)
+    sb.start(port=port)
+    return sb
+
+
+@contextmanager
+def run_sandbox(**kwargs: Any) -> Iterator[Sandbox]:
+    """Context manager around `start_sandbox` (same keyword arguments); stops the servers on exit."""
+    sb = start_sandbox(**kwargs)
+    try:
+        yield sb
+    finally:
+        sb.stop()

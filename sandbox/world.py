@@ -1,0 +1,505 @@
+"""One seeded world that every stand-in reads.
+
+The world is pure data: compact records (slotted dataclasses) derived deterministically from a seed. It holds
+what the business *is* (products, customers, orders, payments, refunds), not how any vendor prints it: the
+WooCommerce stand-in renders these records as WooCommerce JSON, and the gateway stand-ins (later issues)
+will render the same orders' payments as Stripe charges, PayPal captures, Square payments and Authorize.Net
+transactions. Orders therefore carry what a gateway needs: amount in minor units, currency, gateway id,
+transaction id, paid time and refunds (with the gateway's refund id).
+
+Descriptive text (descriptions, addresses, images) is not stored: it is re-derived from `(seed, id)` when a
+record is rendered, which keeps a 100,000-product world small and fast to build.
+
+Times are integer epoch seconds (UTC). WordPress stores seconds, so two writes in one second share a
+`date_modified`, exactly the boundary case incremental syncs must survive.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+__all__ = [
+    "GATEWAYS",
+    "Customer",
+    "LineItem",
+    "Order",
+    "Product",
+    "Refund",
+    "Variation",
+    "World",
+    "build_world",
+    "gateway_transaction_id",
+    "gateway_refund_id",
+]
+
+#: WooCommerce payment method id -> (title shown on orders, share of paid orders).
+GATEWAYS: dict[str, tuple[str, float]] = {
+    "stripe": ("Credit Card (Stripe)", 0.38),
+    "ppcp-gateway": ("PayPal", 0.24),
+    "square_credit_card": ("Credit Card (Square)", 0.14),
+    "authorize_net_cim_credit_card": ("Credit Card (Authorize.Net)", 0.12),
+    "bacs": ("Direct bank transfer", 0.07),
+    "cod": ("Cash on delivery", 0.05),
+}
+#: Gateways that return a transaction id (bacs/cod leave `transaction_id` empty).
+CARD_GATEWAYS = ("stripe", "ppcp-gateway", "square_credit_card", "authorize_net_cim_credit_card")
+
+ORDER_STATUSES = (
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "trash",
+)
+_STATUS_WEIGHTS = (5, 14, 4, 60, 5, 4, 4, 4)
+PAID_STATUSES = frozenset({"processing", "completed", "refunded"})
+
+DEFAULT_END = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+_YEAR = 365 * 86400
+
+_ALNUM = string.ascii_letters + string.digits
+_UPPER_ALNUM = string.ascii_uppercase + string.digits
+
+
+@dataclass(slots=True)
+class Variation:
+    id: int
+    parent_id: int
+    sku: str
+    attributes: tuple[tuple[str, str], ...]  # (attribute name, option)
+    regular_cents: int
+    sale_cents: int | None
+    stock_quantity: int | None
+    created: int
+    modified: int
+    status: str = "publish"
+    doc: dict | None = None  # full representation once a client has written to it
+
+
+@dataclass(slots=True)
+class Product:
+    id: int
+    type: str  # simple | variable
+    name: str
+    slug: str
+    sku: str
+    regular_cents: int
+    sale_cents: int | None
+    stock_quantity: int | None
+    status: str  # publish | draft | pending | private | trash
+    created: int
+    modified: int
+    category: int  # index into the category list
+    variation_ids: list[int] = field(default_factory=list)
+    total_sales: int = 0
+    doc: dict | None = None
+
+    @property
+    def price_cents(self) -> int:
+        return self.sale_cents if self.sale_cents is not None else self.regular_cents
+
+
+@dataclass(slots=True)
+class Customer:
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    username: str
+    created: int
+    modified: int
+    is_paying: bool = False
+    doc: dict | None = None
+
+
+@dataclass(slots=True)
+class LineItem:
+    id: int
+    product_id: int
+    variation_id: int
+    name: str
+    sku: str
+    quantity: int
+    unit_cents: int
+    tax_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_cents * self.quantity
+
+
+@dataclass(slots=True)
+class Refund:
+    id: int
+    order_id: int
+    amount_cents: int  # positive
+    reason: str
+    created: int
+    gateway_refund_id: str  # what the gateway calls this refund ("" for bacs/cod)
+
+
+@dataclass(slots=True)
+class Order:
+    id: int
+    status: str
+    customer_id: int  # 0 = guest
+    currency: str
+    created: int
+    modified: int
+    paid: int | None
+    completed: int | None
+    payment_method: str
+    transaction_id: str
+    line_items: list[LineItem]
+    shipping_cents: int
+    shipping_tax_cents: int
+    discount_cents: int
+    order_key: str
+    billing_first: str
+    billing_last: str
+    billing_email: str
+    refunds: list[Refund] = field(default_factory=list)
+    pre_trash_status: str = ""
+    doc: dict | None = None
+
+    @property
+    def cart_tax_cents(self) -> int:
+        return sum(li.tax_cents for li in self.line_items)
+
+    @property
+    def total_cents(self) -> int:
+        """Order total in minor units: what the gateway charged for a paid order."""
+        items = sum(li.total_cents for li in self.line_items)
+        return items + self.cart_tax_cents + self.shipping_cents + self.shipping_tax_cents
+
+    @property
+    def amount_minor(self) -> int:
+        return self.total_cents
+
+    @property
+    def refunded_cents(self) -> int:
+        return sum(r.amount_cents for r in self.refunds)
+
+    @property
+    def gateway(self) -> str:
+        return self.payment_method
+
+
+@dataclass(slots=True)
+class World:
+    """The seeded model. Mutable: the stand-ins write into it, and the id sequences continue from it."""
+
+    seed: int
+    currency: str
+    gmt_offset_hours: float
+    products: dict[int, Product]
+    variations: dict[int, Variation]
+    customers: dict[int, Customer]
+    orders: dict[int, Order]
+    next_post_id: int  # WordPress shares one id sequence for products, variations, orders, refunds
+    next_user_id: int
+    next_item_id: int
+
+    def new_post_id(self) -> int:
+        self.next_post_id += 1
+        return self.next_post_id
+
+    def new_user_id(self) -> int:
+        self.next_user_id += 1
+        return self.next_user_id
+
+    def new_item_id(self) -> int:
+        self.next_item_id += 1
+        return self.next_item_id
+
+    def paid_orders(self) -> list[Order]:
+        """Orders a gateway has a record of (what the gateway stand-ins will serve)."""
+        return [o for o in self.orders.values() if o.paid is not None and o.transaction_id]
+
+
+# --- word lists: small, so names stay short but varied -------------------------------------------
+_ADJ = (
+    "Classic Organic Vintage Deluxe Rustic Modern Handmade Premium Essential Everyday Compact "
+    "Lightweight Heavy-Duty Artisan Nordic Coastal Urban Alpine Midnight Golden Velvet Linen Copper "
+    "Bamboo Merino Walnut Ceramic Recycled Smart Wireless Portable"
+).split()
+_NOUN = (
+    "Mug Backpack Lamp Notebook Candle Blanket Tote Bottle Chair Scarf Hoodie T-Shirt Sneakers Watch "
+    "Wallet Planter Kettle Speaker Headphones Journal Pillow Apron Cap Jacket Beanie Bowl Teapot Vase "
+    "Keyboard Desk-Mat Tumbler Grinder"
+).split()
+_COLORS = ("Red", "Blue", "Green", "Black", "White", "Grey", "Navy", "Olive", "Sand", "Rose")
+_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
+_FIRST = (
+    "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara Richard "
+    "Susan Joseph Jessica Thomas Sarah Charles Karen Amara Sofia Mateo Liam Noah Olivia Emma Ava Mia "
+    "Lucas Chloe Ethan Zoe Hiro Yuki Priya Arjun Fatima Omar Lena Jonas Ingrid Pierre Camille"
+).split()
+_LAST = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Wilson "
+    "Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Clark Lewis Walker "
+    "Young Allen King Nguyen Kim Patel Schmidt Muller Rossi Dubois Silva Tanaka Kowalski Okafor"
+).split()
+CATEGORIES = (
+    (15, "Uncategorized", "uncategorized"),
+    (16, "Clothing", "clothing"),
+    (17, "Accessories", "accessories"),
+    (18, "Home & Living", "home-living"),
+    (19, "Kitchen", "kitchen"),
+    (20, "Electronics", "electronics"),
+    (21, "Stationery", "stationery"),
+    (22, "Outdoor", "outdoor"),
+)
+REFUND_REASONS = ("", "Customer request", "Damaged in transit", "Wrong size", "Duplicate order")
+
+
+def _rid(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choices(alphabet, k=n))
+
+
+def gateway_transaction_id(rng: random.Random, gateway: str) -> str:
+    """A transaction id shaped like the gateway's real ids (what WooCommerce stores on the order)."""
+    if gateway == "stripe":
+        # The Stripe plugin stores the charge id; orders paid through newer flows keep the intent id.
+        prefix = "ch_3" if rng.random() < 0.8 else "pi_3"
+        return prefix + _rid(rng, _ALNUM, 23)
+    if gateway == "ppcp-gateway":
+        return _rid(rng, _UPPER_ALNUM, 17)  # PayPal capture id
+    if gateway == "square_credit_card":
+        return _rid(rng, _ALNUM, 27) + rng.choice(("eY", "gY", "KY", "hY"))  # Square payment id
+    if gateway == "authorize_net_cim_credit_card":
+        return str(rng.randrange(40_000_000_000, 80_000_000_000))  # Authorize.Net transId
+    return ""
+
+
+def gateway_refund_id(rng: random.Random, gateway: str) -> str:
+    """The gateway's id for a refund of a payment."""
+    if gateway == "stripe":
+        return "re_3" + _rid(rng, _ALNUM, 23)
+    if gateway == "ppcp-gateway":
+        return _rid(rng, _UPPER_ALNUM, 17)
+    if gateway == "square_credit_card":
+        return _rid(rng, _ALNUM, 29) + "_" + _rid(rng, _ALNUM, 29)
+    if gateway == "authorize_net_cim_credit_card":
+        return str(rng.randrange(40_000_000_000, 80_000_000_000))
+    return ""
+
+
+def _money_cents(rng: random.Random) -> int:
+    # Prices like 4.99, 24.50, 129.00: a store's mix of cheap and dear things.
+    dollars = int(rng.lognormvariate(3.2, 0.8)) + 1
+    return dollars * 100 + rng.choice((0, 0, 50, 95, 99))
+
+
+def build_world(
+    *,
+    seed: int = 1,
+    products: int = 200,
+    customers: int = 100,
+    orders: int = 300,
+    currency: str = "USD",
+    gmt_offset_hours: float = 0.0,
+    end: int = DEFAULT_END,
+) -> World:
+    """Build the world for `seed`. Same arguments, same world, byte for byte.
+
+    History spans the two years before `end` (a fixed instant, so the world does not depend on the
+    clock); writes made later through a stand-in carry the real current time and so sort after it.
+    """
+    if min(products, customers, orders) < 0:
+        raise ValueError("sizes must be >= 0")
+    rng = random.Random(seed)
+    start = end - 2 * _YEAR
+    post_id = 10  # a fresh WordPress install has a few posts and pages already
+    prods: dict[int, Product] = {}
+    variations: dict[int, Variation] = {}
+    choices, rand, randrange = rng.choices, rng.random, rng.randrange
+
+    for n in range(products):
+        post_id += 1
+        pid = post_id
+        name = f"{choices(_ADJ)[0]} {choices(_NOUN)[0]}"
+        created = randrange(start, end - 86400)
+        modified = min(created + int(rand() ** 3 * (end - created)), end)
+        variable = rand() < 0.10
+        regular = _money_cents(rng)
+        sale = regular - regular // 5 if rand() < 0.15 else None
+        status = "publish" if rand() < 0.94 else choices(("draft", "private", "pending", "trash"))[0]
+        sku = f"SKU-{pid:06d}"
+        p = Product(
+            id=pid,
+            type="variable" if variable else "simple",
+            name=name,
+            slug=f"{name.lower().replace(' ', '-')}-{n + 1}",
+            sku=sku,
+            regular_cents=regular,
+            sale_cents=sale,
+            stock_quantity=randrange(0, 250) if rand() < 0.7 else None,
+            status=status,
+            created=created,
+            modified=modified,
+            category=randrange(len(CATEGORIES)),
+            total_sales=randrange(0, 500),
+        )
+        if variable:
+            kind = rand() < 0.5
+            opts = _SIZES if kind else _COLORS
+            k = randrange(3, 7)
+            for opt in opts[:k]:
+                post_id += 1
+                vcreated = created + randrange(0, 600)
+                variations[post_id] = Variation(
+                    id=post_id,
+                    parent_id=pid,
+                    sku=f"{sku}-{opt.upper()}",
+                    attributes=(("Size" if kind else "Color", opt),),
+                    regular_cents=regular + (randrange(0, 5) * 100 if kind else 0),
+                    sale_cents=None,
+                    stock_quantity=randrange(0, 80),
+                    created=vcreated,
+                    modified=max(vcreated, modified - randrange(0, 3600)),
+                )
+                p.variation_ids.append(post_id)
+        prods[pid] = p
+
+    custs: dict[int, Customer] = {}
+    for uid in range(2, customers + 2):  # user 1 is the site admin
+        first, last = choices(_FIRST)[0], choices(_LAST)[0]
+        created = randrange(start, end - 86400)
+        custs[uid] = Customer(
+            id=uid,
+            first_name=first,
+            last_name=last,
+            email=f"{first.lower()}.{last.lower()}{uid}@example.com",
+            username=f"{first.lower()}{uid}",
+            created=created,
+            modified=min(created + int(rand() ** 2 * (end - created)), end),
+        )
+    cust_ids = list(custs)
+
+    sellable: list[tuple[int, int]] = []  # (product id, variation id)
+    for p in prods.values():
+        if p.status != "publish":
+            continue
+        if p.variation_ids:
+            sellable.extend((p.id, v) for v in p.variation_ids)
+        else:
+            sellable.append((p.id, 0))
+    if not sellable:
+        sellable = [(0, 0)]
+
+    gw_names = list(GATEWAYS)
+    gw_weights = [share for _, share in GATEWAYS.values()]
+    ords: dict[int, Order] = {}
+    item_id = 0
+    for _ in range(orders):
+        post_id += 1
+        oid = post_id
+        status = choices(ORDER_STATUSES, _STATUS_WEIGHTS)[0]
+        pre_trash = ""
+        if status == "trash":
+            pre_trash = choices(("completed", "cancelled", "pending", "failed"), (5, 3, 2, 1))[0]
+        effective = pre_trash or status
+        gateway = choices(gw_names, gw_weights)[0]
+        if effective == "on-hold" and rand() < 0.7:
+            gateway = "bacs"
+        created = randrange(start, end - 3600)
+        cid = choices(cust_ids)[0] if cust_ids and rand() < 0.8 else 0
+        if cid:
+            c = custs[cid]
+            first, last, email = c.first_name, c.last_name, c.email
+        else:
+            first, last = choices(_FIRST)[0], choices(_LAST)[0]
+            email = f"{first.lower()}.{last.lower()}.guest{oid}@example.net"
+        items: list[LineItem] = []
+        taxed = rand() < 0.6
+        for _ in range(1 if rand() < 0.55 else randrange(2, 5)):
+            item_id += 1
+            pid, vid = choices(sellable)[0]
+            if vid:
+                v = variations[vid]
+                unit = v.regular_cents
+                iname = f"{prods[pid].name} - {v.attributes[0][1]}"
+                sku = v.sku
+            elif pid:
+                unit = prods[pid].price_cents
+                iname, sku = prods[pid].name, prods[pid].sku
+            else:
+                unit, iname, sku = 1000, "Gift card", ""
+            qty = 1 if rand() < 0.75 else randrange(2, 5)
+            tax = round(unit * qty * 0.08) if taxed else 0
+            items.append(LineItem(item_id, pid, vid, iname, sku, qty, unit, tax))
+        shipping = choices((0, 500, 799, 1299))[0]
+        paid_time = None
+        txn = ""
+        if effective in PAID_STATUSES or (effective == "on-hold" and gateway not in ("bacs", "cod")):
+            paid_time = created + randrange(5, 120)
+            txn = gateway_transaction_id(rng, gateway)
+        elif effective == "failed" and gateway == "stripe" and rand() < 0.5:
+            txn = gateway_transaction_id(rng, gateway)  # a declined charge still has an id
+        completed = None
+        if effective in ("completed", "refunded"):
+            completed = (paid_time or created) + randrange(3600, 5 * 86400)
+        o = Order(
+            id=oid,
+            status=status,
+            customer_id=cid,
+            currency=currency,
+            created=created,
+            modified=created,
+            paid=paid_time,
+            completed=completed,
+            payment_method=gateway,
+            transaction_id=txn,
+            line_items=items,
+            shipping_cents=shipping,
+            shipping_tax_cents=round(shipping * 0.08) if taxed else 0,
+            discount_cents=0,
+            order_key="wc_order_" + _rid(rng, _ALNUM, 13),
+            billing_first=first,
+            billing_last=last,
+            billing_email=email,
+            pre_trash_status=pre_trash,
+        )
+        last_event = completed or paid_time or created
+        if effective == "refunded" or (effective == "completed" and rand() < 0.06):
+            post_id += 1
+            full = effective == "refunded"
+            amount = o.total_cents if full else max(100, o.total_cents * randrange(10, 60) // 100)
+            when = last_event + randrange(3600, 20 * 86400)
+            o.refunds.append(
+                Refund(
+                    id=post_id,
+                    order_id=oid,
+                    amount_cents=amount,
+                    reason=choices(REFUND_REASONS)[0],
+                    created=when,
+                    gateway_refund_id=gateway_refund_id(rng, gateway),
+                )
+            )
+            last_event = when
+        o.modified = min(last_event + randrange(0, 600), end)
+        if status == "trash":
+            o.modified = min(o.modified + randrange(86400, 30 * 86400), end)
+        if cid and paid_time:
+            custs[cid].is_paying = True
+        ords[oid] = o
+
+    return World(
+        seed=seed,
+        currency=currency,
+        gmt_offset_hours=gmt_offset_hours,
+        products=prods,
+        variations=variations,
+        customers=custs,
+        orders=ords,
+        next_post_id=post_id,
+        next_user_id=customers + 1,
+        next_item_id=item_id,
+    )
