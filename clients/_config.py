@@ -42,7 +42,7 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     jitter: float = 0.5
-    max_retry_after: float = 120.0
+    max_retry_after: float = 60.0
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:

@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import random
+import re
 import ssl
 import threading
 import time
@@ -358,9 +359,9 @@ def reset_shared_state() -> None:
 
 
 def display_url(url: httpx.URL) -> str:
-    """The URL's path and query, with credential parameters removed."""
+    """The URL's path and query, without credentials or OAuth parameters."""
     pairs = [(k, v) for k, v in parse_qsl(url.query.decode("ascii", "replace"), True)]
-    kept = [(k, v) for k, v in pairs if k.lower() not in SECRET_PARAMS]
+    kept = [(k, v) for k, v in pairs if k.lower() not in SECRET_PARAMS and not k.lower().startswith("oauth_")]
     query = urlencode(kept, quote_via=quote, safe=",:[]")
     path = url.path or "/"
     return f"{path}?{query}" if query else path
@@ -412,6 +413,12 @@ def _json_default(value: Any) -> Any:
 def encode_json(payload: Any) -> bytes:
     """JSON body bytes; Decimal goes out as a string (vendors take money as decimal strings)."""
     return json.dumps(payload, default=_json_default, ensure_ascii=False).encode("utf-8")
+
+
+def plain_text(text: str, limit: int = 300) -> str:
+    """One line of text: HTML tags dropped (WordPress puts HTML in some messages), cut short."""
+    flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
 def request_id_of(response: httpx.Response) -> str | None:
@@ -530,7 +537,7 @@ def api_error(
     what = f"{request.method} {display_url(request.url)}"
     said = " ".join(x for x in (str(status), info.code) if x)
     if info.message:
-        said = f"{said}: {info.message}"
+        said = f"{said}: {plain_text(info.message)}"
     said = redact(said)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     kwargs: dict[str, Any] = {
@@ -789,10 +796,8 @@ class HttpClient:
             error = self._error_factory(response)
             if self.breaker is not None:
                 self.breaker.record_failure(_short(f"{status} {error.vendor_code or ''}".strip()))
-            if status == 503 and self.limiter is not None:
-                retry_after = getattr(error, "retry_after", None)
-                if retry_after:
-                    self.limiter.on_rate_limited(retry_after, -1)
+            # A 503's Retry-After delays this request's retry only (see `request`); unlike a
+            # 429 it is not a rate signal, so it does not pause every other request.
             raise error
         if self.breaker is not None:
             self.breaker.record_success()

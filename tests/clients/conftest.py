@@ -310,7 +310,7 @@ def live_store() -> Iterator[LiveStore]:
     handler = type("Handler", (_Handler,), {"store": store, "behaviour": behaviour})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield LiveStore(store, f"http://127.0.0.1:{server.server_address[1]}", behaviour)

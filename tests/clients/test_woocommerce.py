@@ -26,6 +26,7 @@ from clients import (
     TransportFailure,
     WooCommerceClient,
 )
+from clients._http import RateLimiter
 
 pytestmark = pytest.mark.anyio
 
@@ -336,12 +337,15 @@ async def test_rate_limited_store_is_retried_after_retry_after() -> None:
     store = FakeStore(products=10)
     store.faults.append(wc_error(429, "rate_limited", "Too many", **{"Retry-After": "1"}))
     waits: list[float] = []
+    clock = [0.0]
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
+        clock[0] += seconds
 
     async with make(store) as wc:
-        wc._http._sleep = sleep
+        wc._http._sleep = sleep  # and a limiter on the same fake time
+        wc._http.limiter = RateLimiter(None, clock=lambda: clock[0])
         page = await wc.list_page("products")
         assert wc.stats.rate_limited == 1
     assert len(page.items) == 10
