@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import ssl
 from dataclasses import dataclass
+
+from .errors import InvalidConfig
 
 __all__ = [
     "BreakerConfig",
@@ -122,8 +125,18 @@ def create_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
 
     With `verify=True` the `SSL_CERT_FILE` / `SSL_CERT_DIR` environment variables are honoured
     (httpx's handling of them has changed between releases, so we do it ourselves), falling back
-    to certifi's bundle.
+    to certifi's bundle. Contexts are cached: loading a CA bundle costs tens of milliseconds.
+
+    Raises:
+        InvalidConfig: `verify` names a path that does not exist.
     """
+    if verify is True:
+        return _ssl_context(True, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    return _ssl_context(verify, None, None)
+
+
+@functools.lru_cache(maxsize=16)
+def _ssl_context(verify: bool | str, cafile: str | None, capath: str | None) -> ssl.SSLContext:
     if verify is False:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
@@ -133,10 +146,11 @@ def create_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
         if os.path.isdir(verify):
             return ssl.create_default_context(capath=verify)
         if not os.path.isfile(verify):
-            raise ValueError(f"verify={verify!r} is neither a CA bundle file nor a directory")
+            raise InvalidConfig(
+                f"verify={verify!r} is neither a CA bundle file nor a directory; "
+                "give the path of the store's CA certificate (PEM)"
+            )
         return ssl.create_default_context(cafile=verify)
-    cafile = os.environ.get("SSL_CERT_FILE")
-    capath = os.environ.get("SSL_CERT_DIR")
     if cafile and os.path.isfile(cafile):
         return ssl.create_default_context(cafile=cafile)
     if capath and os.path.isdir(capath):

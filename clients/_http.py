@@ -91,6 +91,7 @@ SECRET_PARAMS = frozenset(
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-wc-request-id", "cf-ray", "x-amz-cf-id")
 UTF8_BOM = b"\xef\xbb\xbf"
+CONNECT_TIMEOUT = 10.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,12 +453,14 @@ def map_exceptions(service: str, request: httpx.Request, redact: Callable[[str],
             f"({type(exc).__name__}); check that it is up, or raise the timeout",
             service=service,
             request_sent=False,
+            reason=type(exc).__name__,
         ) from None
     except httpx.TimeoutException as exc:
         raise TransportFailure(
             f"{service} did not answer {what} in time ({type(exc).__name__}); it may be "
             "overloaded: retry later, lower the concurrency, or raise the timeout",
             service=service,
+            reason=type(exc).__name__,
         ) from None
     except httpx.ConnectError as exc:
         if _is_tls_verification_error(exc):
@@ -467,17 +470,20 @@ def map_exceptions(service: str, request: httpx.Request, redact: Callable[[str],
                 "or verify=False for a test store only",
                 service=service,
             ) from None
+        detail = redact(str(exc)) or "connect error"
         raise TransportFailure(
-            f"could not connect to {service} for {what} ({redact(str(exc)) or 'connect error'}); "
+            f"could not connect to {service} for {what} ({detail}); "
             "check base_url and that the service is up",
             service=service,
             request_sent=False,
+            reason=f"ConnectError: {detail}",
         ) from None
     except httpx.ProxyError as exc:
         raise TransportFailure(
             f"the proxy refused {what} to {service} ({redact(str(exc))}); check HTTP(S)_PROXY",
             service=service,
             request_sent=False,
+            reason="ProxyError",
         ) from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise InvalidConfig(
@@ -486,15 +492,18 @@ def map_exceptions(service: str, request: httpx.Request, redact: Callable[[str],
         ) from None
     except httpx.TransportError as exc:
         # ReadError, WriteError, RemoteProtocolError, ...: the connection broke mid-exchange.
+        detail = f"{type(exc).__name__}: {redact(str(exc)) or 'no detail'}"
         raise TransportFailure(
-            f"{service} dropped the connection during {what} "
-            f"({type(exc).__name__}: {redact(str(exc)) or 'no detail'}); it is retried",
+            f"{service} dropped the connection during {what} ({detail}); if it keeps "
+            "happening, check the server's error log and any proxy in between",
             service=service,
+            reason=detail,
         ) from None
     except httpx.DecodingError as exc:
         raise TransportFailure(
             f"{service} sent a body for {what} that could not be decoded ({redact(str(exc))})",
             service=service,
+            reason="DecodingError",
         ) from None
 
 
@@ -638,7 +647,9 @@ class HttpClient:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=dict(headers or {}),
-            timeout=httpx.Timeout(timeout),
+            # A healthy server accepts connections in milliseconds: do not wait the full
+            # read timeout on a store that is down.
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             verify=create_ssl_context(verify) if transport is None else True,
             transport=transport,
             follow_redirects=False,
@@ -775,7 +786,7 @@ class HttpClient:
                 except TransportFailure as exc:
                     self._stats.transport_failures += 1
                     if self.breaker is not None:
-                        self.breaker.record_failure(_short(exc.message))
+                        self.breaker.record_failure(_short(exc.reason or exc.message))
                     raise
         except BaseException:
             if probe and self.breaker is not None and self.breaker.state == CircuitBreaker.HALF_OPEN:
@@ -795,7 +806,7 @@ class HttpClient:
         if status >= 500:
             error = self._error_factory(response)
             if self.breaker is not None:
-                self.breaker.record_failure(_short(f"{status} {error.vendor_code or ''}".strip()))
+                self.breaker.record_failure(f"HTTP {status}")
             # A 503's Retry-After delays this request's retry only (see `request`); unlike a
             # 429 it is not a rate signal, so it does not pause every other request.
             raise error

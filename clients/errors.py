@@ -78,11 +78,20 @@ class TransportFailure(ClientError):
     Attributes:
         request_sent: False when the request provably never reached the server (connect
             failures), so even a non-idempotent request may be retried.
+        reason: A short cause, e.g. "ReadTimeout" or "ConnectError: connection refused".
     """
 
-    def __init__(self, message: str, *, service: str | None = None, request_sent: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str | None = None,
+        request_sent: bool = True,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message, service=service)
         self.request_sent = request_sent
+        self.reason = reason
 
 
 class CircuitOpen(ClientError):

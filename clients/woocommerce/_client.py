@@ -250,9 +250,13 @@ class WooCommerceClient:
         request = response.request
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         snippet = " ".join(response.text[:80].split())
+        fix = SETUP_HINT
+        if any(word in response.text[:2000] for word in ("Deprecated</b>", "Warning</b>", "Notice</b>")):
+            # PHP printed notices in front of the JSON.
+            fix = "the site prints PHP notices into API answers: set WP_DEBUG_DISPLAY to false"
         return NotWooCommerce(
             f"{self.service} answered {request.method} {display_url(request.url)} with {kind} "
-            f"that is not JSON ({self._http.redact(snippet)!r}); {SETUP_HINT}",
+            f"that is not JSON ({self._http.redact(snippet)!r}); {fix}",
             service=self.service,
             status=response.status_code,
             request_id=request_id_of(response),
@@ -346,6 +350,24 @@ class WooCommerceClient:
             ClientError: Any other failure, see `clients.errors`.
         """
         data, _ = await self._call("GET", path, params=params)
+        return data
+
+    async def post(self, path: str, json: Any, *, params: Mapping[str, Any] | None = None) -> Any:
+        """POST `json` to a path under the API root (e.g. create an order note or webhook).
+
+        Not retried after a 5xx or a timeout, because the store may have applied it.
+        """
+        data, _ = await self._call("POST", path, params=params, json=json)
+        return data
+
+    async def put(self, path: str, json: Any, *, params: Mapping[str, Any] | None = None) -> Any:
+        """PUT `json` to a path under the API root (update one record); retried like a GET."""
+        data, _ = await self._call("PUT", path, params=params, json=json)
+        return data
+
+    async def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """DELETE a path under the API root (`{"force": True}` deletes instead of trashing)."""
+        data, _ = await self._call("DELETE", path, params=params)
         return data
 
     async def list_page(

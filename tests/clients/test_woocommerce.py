@@ -459,3 +459,49 @@ async def test_secrets_never_appear_in_errors() -> None:
         text = f"{caught.value} {caught.value!r} {caught.value.body}"
         assert KEY not in text and SECRET not in text
         assert base64.b64encode(f"{KEY}:{SECRET}".encode()).decode() not in text
+
+
+async def test_post_put_delete(store: FakeStore) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if len(seen) == 1:
+            return httpx.Response(500)
+        return httpx.Response(200, json={"ok": request.method})
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(ServerError):
+            await wc.post("orders/1/notes", {"note": "hi"})  # may have been applied: no retry
+        assert await wc.put("products/1", {"name": "x"}) == {"ok": "PUT"}
+        assert await wc.delete("products/1", {"force": True}) == {"ok": "DELETE"}
+    assert [m for m, _ in seen] == ["POST", "PUT", "DELETE"]
+
+
+async def test_php_notices_in_front_of_json_name_the_fix() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text='<br />\n<b>Deprecated</b>: old call in x.php<br />\n[{"id": 1}]')
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotWooCommerce, match="WP_DEBUG_DISPLAY"):
+            await wc.list_page("products")
+
+
+def test_a_missing_ca_bundle_is_invalid_config() -> None:
+    with pytest.raises(InvalidConfig, match="neither a CA bundle file nor a directory"):
+        WooCommerceClient(
+            base_url=SITE, consumer_key=KEY, consumer_secret=SECRET, verify="/nonexistent/ca.pem"
+        )
+
+
+async def test_circuit_open_message_says_what_and_for_how_long() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    async with make(handler=handler, breaker=BreakerConfig(failure_threshold=2, reset_after=45)) as wc:
+        with pytest.raises(CircuitOpen) as caught:
+            await wc.get("products/1")
+    assert str(caught.value).startswith(
+        "WooCommerce at https://shop.example looks down: 2 consecutive failures, the last: "
+        "ConnectError: [Errno 111] Connection refused; not calling it for 45s more"
+    )
