@@ -40,6 +40,10 @@ LOGOS = {
 }
 
 
+# Block type names must not equal a Prefect built-in's: the server's create_block_type looks the new
+# type up by name, so "Twilio SMS" came back as Prefect's own twilio-sms type (prefect 3.9.1).
+
+
 def docs_url(anchor: str) -> str:
     """The URL of one block's section in docs/blocks.md."""
     return f"{DOCS_URL}#{anchor}"

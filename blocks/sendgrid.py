@@ -28,10 +28,10 @@ class SendGridEmail(CredentialsBlock):
         ```
     """
 
-    _block_type_name = "SendGrid Email"
+    _block_type_name = "SendGrid Email Provider"
     _block_type_slug = "nxt-sendgrid-email"
     _logo_url = LOGOS["sendgrid"]
-    _documentation_url = docs_url("sendgrid-email")
+    _documentation_url = docs_url("sendgrid-email-provider")
     model_config = ConfigDict(hide_input_in_errors=True)  # never echo secrets in errors
 
     api_key: SecretStr = Field(

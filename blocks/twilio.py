@@ -28,10 +28,10 @@ class TwilioSMS(CredentialsBlock):
         ```
     """
 
-    _block_type_name = "Twilio SMS"
+    _block_type_name = "Twilio SMS Provider"
     _block_type_slug = "nxt-twilio-sms"
     _logo_url = LOGOS["twilio"]
-    _documentation_url = docs_url("twilio-sms")
+    _documentation_url = docs_url("twilio-sms-provider")
     model_config = ConfigDict(hide_input_in_errors=True)  # never echo secrets in errors
 
     account_sid: str = Field(title="Account SID", description="Account SID (AC...).")

@@ -1,0 +1,318 @@
+"""Blocks: validation, save/load round trips, secrets never shown, and the clients they build."""
+
+from __future__ import annotations
+
+import sys
+import types
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.blocks.core import Block
+from pydantic import ValidationError
+
+from blocks import (
+    AuthorizeNetGateway,
+    BlockNotFound,
+    HubDatabase,
+    PayPalGateway,
+    SendGridEmail,
+    SquareGateway,
+    StripeGateway,
+    ThirdPartyWebhookSecrets,
+    TwilioSMS,
+    WooCommerceStore,
+    load_block,
+)
+
+SECRETS = {
+    "ck_SECRET_key_1",
+    "cs_SECRET_secret_2",
+    "whsec_SECRET_3",
+    "sk_test_SECRET_4",
+    "paypal_SECRET_5",
+    "square_SECRET_6",
+    "square_sig_SECRET_7",
+    "anet_SECRET_8",
+    "anet_sig_SECRET_9",
+    "twilio_SECRET_10",
+    "SG.SECRET_11",
+    "hub_pw_SECRET_12",
+    "thirdparty_SECRET_13",
+}
+
+
+def sample_blocks() -> list[Block]:
+    """One fully filled block of every type; every secret value is in SECRETS."""
+    return [
+        WooCommerceStore(
+            site_url="https://shop.example.com/",
+            consumer_key="ck_SECRET_key_1",
+            consumer_secret="cs_SECRET_secret_2",
+            webhook_secret="whsec_SECRET_3",
+            conflict_resolution="manual",
+            batch_size=25,
+        ),
+        StripeGateway(
+            secret_key="sk_test_SECRET_4",
+            publishable_key="pk_test_1",
+            webhook_secret="whsec_SECRET_3",
+        ),
+        PayPalGateway(client_id="AbC", client_secret="paypal_SECRET_5", environment="sandbox"),
+        SquareGateway(
+            access_token="square_SECRET_6",
+            location_id="L1",
+            webhook_signature_key="square_sig_SECRET_7",
+            notification_url="https://hooks.example.com/webhooks/square",
+        ),
+        AuthorizeNetGateway(
+            api_login_id="login", transaction_key="anet_SECRET_8", signature_key="anet_sig_SECRET_9"
+        ),
+        TwilioSMS(account_sid="AC123", auth_token="twilio_SECRET_10", from_number="+15551234567"),
+        SendGridEmail(api_key="SG.SECRET_11", from_email="noreply@example.com"),
+        HubDatabase(url="postgresql+psycopg://nxt:hub_pw_SECRET_12@db.example.com:5432/nxt"),
+        ThirdPartyWebhookSecrets(secrets={"shipstation": "thirdparty_SECRET_13"}, max_retries=2),
+    ]
+
+
+def _assert_no_secret(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"secret {secret!r} leaked"
+
+
+@pytest.mark.parametrize("block", sample_blocks(), ids=lambda b: type(b).__name__)
+def test_secrets_never_in_repr_or_str(block: Block) -> None:
+    _assert_no_secret(repr(block))
+    _assert_no_secret(str(block))
+    _assert_no_secret(str(block.model_dump()))
+    _assert_no_secret(block.model_dump_json())
+
+
+@pytest.mark.parametrize("block", sample_blocks(), ids=lambda b: type(b).__name__)
+def test_save_and_load_round_trip(block: Block) -> None:
+    name = f"rt-{uuid.uuid4().hex[:8]}"
+    block.save(name)
+    loaded = type(block).load(name)
+    assert loaded == block
+    # Secrets survive the round trip (tests may read them; product code does so only in client()).
+    assert loaded.model_dump(context={"include_secrets": True}) == block.model_dump(
+        context={"include_secrets": True}
+    )
+    _assert_no_secret(repr(loaded))
+
+
+def test_load_block_missing_name_is_one_clear_error() -> None:
+    with pytest.raises(BlockNotFound) as info:
+        load_block(WooCommerceStore, "no-such-store")
+    assert str(info.value) == (
+        "no WooCommerce Store block named 'no-such-store'; "
+        "create it with `nxt blocks from-env` or in the Prefect UI"
+    )
+    assert isinstance(info.value, ValueError)
+
+
+def test_load_block_returns_the_block() -> None:
+    block = StripeGateway(secret_key="sk_test_SECRET_4")
+    block.save("lb-found")
+    assert load_block(StripeGateway, "lb-found") == block
+
+
+def test_woocommerce_defaults_follow_the_old_service() -> None:
+    store = WooCommerceStore(
+        site_url="https://s.example.com", consumer_key="k", consumer_secret="s"
+    )
+    assert store.api_version == "wc/v3"
+    assert store.verify_tls is True and store.ca_bundle is None
+    assert (store.batch_size, store.max_retries, store.retry_delay_ms) == (50, 3, 1000)
+    assert (store.rate_limit_rpm, store.realtime_enabled) == (600, True)
+    assert (store.conflict_resolution, store.max_concurrency) == ("timestamp", 4)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "message"),
+    [
+        (
+            WooCommerceStore,
+            {"site_url": "not a url", "consumer_key": "k", "consumer_secret": "s"},
+            "is not an http(s) URL",
+        ),
+        (
+            WooCommerceStore,
+            {"site_url": "ftp://x.example.com", "consumer_key": "k", "consumer_secret": "s"},
+            "is not an http(s) URL",
+        ),
+        (
+            WooCommerceStore,
+            {
+                "site_url": "https://x.y",
+                "consumer_key": "k",
+                "consumer_secret": "s",
+                "conflict_resolution": "foo",
+            },
+            "conflict_resolution",
+        ),
+        (TwilioSMS, {"account_sid": "AC1", "auth_token": "t", "from_number": "555-1234"}, "E.164"),
+        (SendGridEmail, {"api_key": "k", "from_email": "not-an-email"}, "is not an email address"),
+        (HubDatabase, {"url": "hub_pw_SECRET_12 is not a url"}, "is not a database URL"),
+        (HubDatabase, {"url": "mysql://u:hub_pw_SECRET_12@h/db"}, "unsupported database 'mysql'"),
+        (
+            HubDatabase,
+            {"url": "sqlite:///x.db", "pool_max_connections": 2, "pool_min_connections": 3},
+            "lower the minimum",
+        ),
+        (
+            PayPalGateway,
+            {"client_id": "a", "client_secret": "b", "environment": "live"},
+            "environment",
+        ),
+    ],
+)
+def test_bad_values_are_rejected_without_echoing_secrets(
+    cls: type[Block], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        cls(**kwargs)
+    assert message in str(info.value)
+    _assert_no_secret(str(info.value))
+
+
+def test_urls_are_normalised() -> None:
+    store = WooCommerceStore(
+        site_url=" https://s.example.com/ ", consumer_key="k", consumer_secret="s"
+    )
+    assert store.site_url == "https://s.example.com"
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "production", "sandbox"),
+    [
+        (
+            PayPalGateway,
+            {"client_id": "a", "client_secret": "b"},
+            "https://api-m.paypal.com",
+            "https://api-m.sandbox.paypal.com",
+        ),
+        (
+            SquareGateway,
+            {"access_token": "t"},
+            "https://connect.squareup.com",
+            "https://connect.squareupsandbox.com",
+        ),
+        (
+            AuthorizeNetGateway,
+            {"api_login_id": "l", "transaction_key": "k"},
+            "https://api.authorize.net",
+            "https://apitest.authorize.net",
+        ),
+    ],
+)
+def test_base_url_follows_environment_unless_given(
+    cls: type[Any], kwargs: dict[str, Any], production: str, sandbox: str
+) -> None:
+    assert cls(**kwargs).api_base_url == production
+    assert cls(**kwargs, environment="sandbox").api_base_url == sandbox
+    given = cls(**kwargs, environment="sandbox", base_url="http://127.0.0.1:8765/")
+    assert given.api_base_url == "http://127.0.0.1:8765"
+
+
+def test_gateways_without_a_client_yet_have_no_client_method() -> None:
+    for cls in (PayPalGateway, SquareGateway, AuthorizeNetGateway, ThirdPartyWebhookSecrets):
+        assert not hasattr(cls, "client")
+
+
+def test_stripe_client_is_aimed_at_base_url() -> None:
+    import stripe
+
+    gateway = StripeGateway(secret_key="sk_test_SECRET_4", base_url="http://127.0.0.1:8765")
+    client = gateway.get_client()
+    assert isinstance(client, stripe.StripeClient)
+    requestor = client._requestor
+    assert requestor.base_addresses["api"] == "http://127.0.0.1:8765"
+    assert requestor.api_key == "sk_test_SECRET_4"
+
+
+def test_twilio_client_is_aimed_at_base_url() -> None:
+    from twilio.rest import Client
+
+    sms = TwilioSMS(
+        account_sid="AC123",
+        auth_token="twilio_SECRET_10",
+        from_number="+15551234567",
+        base_url="http://127.0.0.1:8766",
+    )
+    client = sms.get_client()
+    assert isinstance(client, Client)
+    assert client.api.base_url == "http://127.0.0.1:8766"
+    assert (client.username, client.password) == ("AC123", "twilio_SECRET_10")
+
+
+def test_sendgrid_client_is_aimed_at_base_url() -> None:
+    from sendgrid import SendGridAPIClient
+
+    email = SendGridEmail(
+        api_key="SG.SECRET_11", from_email="noreply@example.com", base_url="http://127.0.0.1:8767"
+    )
+    client = email.get_client()
+    assert isinstance(client, SendGridAPIClient)
+    assert client.host == "http://127.0.0.1:8767"
+    assert client.api_key == "SG.SECRET_11"
+
+
+class _RecordingClient:
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+
+def test_woocommerce_client_wiring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """client() passes every setting on; runs without clients.woocommerce (a stand-in is used)."""
+    from clients._config import RateLimit, RetryPolicy
+
+    fake = types.ModuleType("clients.woocommerce")
+    fake.WooCommerceClient = _RecordingClient  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "clients.woocommerce", fake)
+    store = WooCommerceStore(
+        site_url="https://shop.example.com",
+        consumer_key="ck_SECRET_key_1",
+        consumer_secret="cs_SECRET_secret_2",
+        max_retries=5,
+        retry_delay_ms=250,
+        rate_limit_rpm=120,
+        max_concurrency=2,
+    )
+    kwargs = store.get_client().kwargs
+    assert kwargs["base_url"] == "https://shop.example.com"
+    assert (kwargs["consumer_key"], kwargs["consumer_secret"]) == (
+        "ck_SECRET_key_1",
+        "cs_SECRET_secret_2",
+    )
+    assert kwargs["api_version"] == "wc/v3"
+    assert kwargs["verify"] is True
+    assert isinstance(kwargs["retry"], RetryPolicy)
+    assert (kwargs["retry"].max_retries, kwargs["retry"].base_delay) == (5, 0.25)
+    assert isinstance(kwargs["rate_limit"], RateLimit) and kwargs["rate_limit"].rpm == 120
+    assert kwargs["max_concurrency"] == 2
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    assert store.model_copy(update={"ca_bundle": str(ca)}).client().kwargs["verify"] == str(ca)
+    assert store.model_copy(update={"verify_tls": False}).client().kwargs["verify"] is False
+
+
+def test_woocommerce_client_is_the_real_client() -> None:
+    module = pytest.importorskip("clients.woocommerce")
+    store = WooCommerceStore(
+        site_url="http://127.0.0.1:8768", consumer_key="k", consumer_secret="s"
+    )
+    assert isinstance(store.client(), module.WooCommerceClient)
+
+
+def test_hub_database_client_is_a_checked_engine(tmp_path: Path) -> None:
+    pytest.importorskip("hub.db")
+    path = tmp_path / "hub.db"
+    engine = HubDatabase(url=f"sqlite:///{path}").client()
+    try:
+        assert engine.url.database == str(path)
+        assert path.exists()
+    finally:
+        engine.dispose()
