@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -66,6 +67,10 @@ class Sandbox:
     @property
     def credentials(self) -> dict[str, dict[str, Any]]:
         return {name: svc.credentials() for name, svc in self.services.items()}
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client context trusting the sandbox CA (None when serving plain HTTP)."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
 
     def admin_url(self, service: str = "woocommerce") -> str:
         return self.urls[service] + ADMIN_PREFIX

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -83,9 +84,12 @@ _WP_404 = (
 
 
 # --- encoding helpers ----------------------------------------------------------------------------
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps(separators=) rebuilds it
+
+
 def php_json(obj: Any) -> bytes:
     """Encode like `wp_json_encode`: compact, ASCII-only, and `/` escaped as `\\/`."""
-    return json.dumps(obj, separators=(",", ":")).replace("/", "\\/").encode()
+    return _ENCODER.encode(obj).replace("/", "\\/").encode()
 
 
 def sign_webhook(body: bytes, secret: str) -> str:
@@ -310,6 +314,16 @@ def _sentence(r: random.Random, n: int) -> str:
     return words[0].capitalize() + " " + " ".join(words[1:]) + "."
 
 
+@functools.lru_cache(maxsize=8)
+def _paragraph_pool(seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Long and short paragraphs for `seed`; records pick from them (cheap, still deterministic)."""
+    r = random.Random(f"text-{seed}")
+    return (
+        tuple(_paragraphs(r, 1, 3) for _ in range(101)),
+        tuple(_paragraphs(r, 1, 1) for _ in range(53)),
+    )
+
+
 def _paragraphs(r: random.Random, count: int, sentences: int) -> str:
     return "\n".join(
         "<p>" + " ".join(_sentence(r, r.randrange(8, 15)) for _ in range(sentences)) + "</p>"
@@ -469,6 +483,7 @@ class WooCommerceService(Service):
         self.next_webhook_id = 0
         self.webhook_timeout = webhook_timeout
         self.webhook_delay_ms = webhook_delay_ms
+        self.cache_limit = 60_000  # serialized records kept per resource (~3.6 KB each)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._http: httpx.AsyncClient | None = None
@@ -543,6 +558,7 @@ class WooCommerceService(Service):
         if p.doc is not None:
             d = dict(p.doc)
         else:
+            longs, shorts = _paragraph_pool(self.seed)
             cat_id, cat_name, cat_slug = CATEGORIES[p.category]
             img_base = f"{base}/wp-content/uploads/2025/{(p.created // 2_592_000) % 12 + 1:02d}"
             images = []
@@ -600,8 +616,8 @@ class WooCommerceService(Service):
             d = {
                 "featured": r.random() < 0.05,
                 "catalog_visibility": "visible",
-                "description": _paragraphs(r, 3, 3),
-                "short_description": _paragraphs(r, 1, 1),
+                "description": "\n".join(longs[(p.id * 7 + k * 31) % len(longs)] for k in range(3)),
+                "short_description": shorts[p.id % len(shorts)],
                 "virtual": False,
                 "downloadable": False,
                 "downloads": [],
@@ -1033,7 +1049,7 @@ class WooCommerceService(Service):
         b = cache.get(rec.id)
         if b is None:
             b = php_json(self._render(kind, rec))
-            if len(cache) >= 250_000:
+            if len(cache) >= self.cache_limit:  # bounds memory on 100k-record stores
                 cache.pop(next(iter(cache)))
             cache[rec.id] = b
         return b

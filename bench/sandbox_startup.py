@@ -1,0 +1,87 @@
+"""How long a 20,000-record sandbox store takes to start, and what it costs in memory.
+
+    uv run python bench/sandbox_startup.py [--products 5000 --customers 5000 --orders 10000]
+
+Prints the world build time, the time until the server answers, RSS after start-up, the time to read
+every product page once (rendering + cache fill) and RSS after that, then one JSON line of the figures.
+Target: start-up under 5 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import httpx
+
+from sandbox.server import start_sandbox
+from sandbox.world import build_world
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--products", type=int, default=5000)
+    ap.add_argument("--customers", type=int, default=5000)
+    ap.add_argument("--orders", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    records = args.products + args.customers + args.orders
+    rss0 = _rss_mb()
+
+    t0 = time.perf_counter()
+    world = build_world(seed=args.seed, products=args.products, customers=args.customers, orders=args.orders)
+    build_s = time.perf_counter() - t0
+    sb = start_sandbox(world=world)
+    try:
+        base = sb.urls["woocommerce"]
+        httpx.get(base + "/wp-json/wc/v3").raise_for_status()  # answers: it is up
+        startup_s = time.perf_counter() - t0
+        rss_started = _rss_mb()
+        # Render (and cache) every product once on the server's loop: the cost the first full pull pays.
+        svc = sb.woocommerce
+        t1 = time.perf_counter()
+        total_bytes = sb.call(
+            lambda: sum(len(svc.record_bytes("product", p)) for p in world.products.values())
+        )
+        render_s = time.perf_counter() - t1
+        rss_rendered = _rss_mb()
+        avg_kb = total_bytes / max(1, len(world.products)) / 1024
+    finally:
+        sb.stop()
+
+    print(
+        f"records            {records:,} ({args.products:,} products + {len(world.variations):,} "
+        f"variations, {args.customers:,} customers, {args.orders:,} orders)"
+    )
+    print(f"world build        {build_s:.2f} s")
+    print(f"start-up (serving) {startup_s:.2f} s   target < 5 s")
+    print(f"RSS after start    {rss_started:.0f} MB (process baseline {rss0:.0f} MB)")
+    print(f"render all products {render_s:.2f} s, avg product JSON {avg_kb:.2f} KB")
+    print(f"RSS after render   {rss_rendered:.0f} MB")
+    print(
+        json.dumps(
+            {
+                "records": records,
+                "build_s": round(build_s, 3),
+                "startup_s": round(startup_s, 3),
+                "rss_mb": round(rss_started, 1),
+                "render_products_s": round(render_s, 3),
+                "avg_product_kb": round(avg_kb, 2),
+                "rss_after_render_mb": round(rss_rendered, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
