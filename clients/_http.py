@@ -425,7 +425,8 @@ def plain_text(text: str, limit: int = 300) -> str:
 def request_id_of(response: httpx.Response) -> str | None:
     """The first request-id style header of `response`, if any."""
     for name in REQUEST_ID_HEADERS:
-        if value := response.headers.get(name):
+        value: str | None = response.headers.get(name)
+        if value:
             return value
     return None
 

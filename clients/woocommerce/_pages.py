@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,7 @@ def read_totals(headers: Mapping[str, str]) -> tuple[int, int]:
 
 async def fetch_in_order(
     fetch: Callable[[int], Awaitable[Page]], first: int, last: int, window: int
-) -> AsyncIterator[Page]:
+) -> AsyncGenerator[Page, None]:
     """Fetch pages `first..last` with up to `window` requests in flight; yield them in order.
 
     The next requests are started before a page is yielded, so fetching goes on while the
