@@ -184,12 +184,12 @@ async def run_sync(
                     await push_resource(ctx, resource, per_page, use_prefect=use_prefect)
             await progress.finish()
     except* (ClientError, HubConfigError, SyncError) as group_error:
-        status_, error = "failed", _one_line(group_error.exceptions[0])
-    except* Exception as group_error:
-        status_, error = "failed", _one_line(group_error.exceptions[0])
+        status_, error = "failed", _one_line(_first(group_error))
+    except* BaseException as group_error:  # a bug or a kill: record it, then let it propagate as it is
+        status_, error = "failed", _one_line(_first(group_error))
         _finish(engine, ctx, run_id, status_, error, started, sync_type, direction)
         forget(ctx.key)
-        raise group_error.exceptions[0] from None
+        raise _first(group_error) from None
     summary = _finish(engine, ctx, run_id, status_, error, started, sync_type, direction)
     forget(ctx.key)
     if use_prefect:
@@ -406,6 +406,13 @@ async def _summary_artifact(summary: dict[str, Any]) -> None:
         key=f"woocommerce-sync-{summary['store']}".lower().replace("_", "-"),
         description=f"WooCommerce sync {summary['sync_type']} / {summary['direction']} of {summary['store']}",
     )
+
+
+def _first(exc: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) task-group exception groups."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _one_line(exc: BaseException) -> str:

@@ -94,12 +94,17 @@ def _int_or_none(value: Any, field_name: str) -> int | None:
 def product_row(obj: Any, *, parent_id: int | None = None) -> dict[str, Any]:
     """A `products` row; pass `parent_id` for a variation (its JSON has `parent_id` too in WC 9)."""
     row = _base(obj)
+    # Only variations hang under a parent here; a simple product's own `parent_id` (e.g. a grouped
+    # product's child) is kept in `data` but does not make it a variation.
+    is_variation = parent_id is not None or obj.get("type") == "variation"
     parent = parent_id if parent_id is not None else (obj.get("parent_id") or None)
-    if obj.get("type") == "variation" and parent is None:
+    if is_variation and not parent:
         raise MalformedRecord("variation without a parent id")
+    if not is_variation:
+        parent = None
     row.update(
         parent_remote_id=_int_or_none(parent, "parent_id"),
-        type=str(obj.get("type") or ("variation" if parent else "simple")),
+        type=str(obj.get("type") or ("variation" if is_variation else "simple")),
         sku=(obj.get("sku") or None),
         name=(obj.get("name") or None),
         status=obj.get("status"),

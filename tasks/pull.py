@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from clients.errors import RateLimited, ServerError, TransportFailure
@@ -31,6 +31,7 @@ from hub.records import customer_row as _customer_row
 from hub.sync_runs import quarantine
 from hub.upserts import replace_order_children, tombstone, tombstone_missing, upsert_mirror
 from tasks.context import SyncContext, lookup
+from tasks.log import run_logger
 
 OVERLAP = timedelta(seconds=1)
 RETRYABLE = (TransportFailure, RateLimited, ServerError)
@@ -108,7 +109,7 @@ async def pull_page_batch(ctx_key: str, listing: Listing, pages: list[int]) -> d
         This batch's counts, plus `total` and `total_pages` as the store reported them.
     """
     ctx = lookup(ctx_key)
-    logger = get_run_logger()
+    logger = run_logger()
     fetched = await fetch_pages(ctx, listing, pages)
     counts = await commit_in_turn(ctx, listing, pages, fetched)
     logger.info(

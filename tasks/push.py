@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from hub.edits import DELETE, open_conflict, open_conflict_ids, winner
@@ -22,6 +22,7 @@ from hub.models import MIRROR_TABLES
 from hub.records import MalformedRecord, mirror_row, parse_gmt
 from hub.upserts import tombstone, upsert_mirror
 from tasks.context import SyncContext, lookup
+from tasks.log import run_logger
 from tasks.pull import acquire_rate, retry_transient
 
 PUSH_RESOURCES = ("products", "customers", "orders")
@@ -60,7 +61,7 @@ async def push_batch(ctx_key: str, resource: str, remote_ids: list[int]) -> dict
     """Send the edits of `remote_ids` (one endpoint: a resource, or one product's variations) to the store."""
     ctx = lookup(ctx_key)
     counts = await push_records(ctx, resource, remote_ids)
-    get_run_logger().info(
+    run_logger().info(
         "pushed %s %s: %s",
         len(remote_ids),
         resource,

@@ -12,13 +12,14 @@ import time
 from collections import Counter
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from clients.errors import NotFound
 from hub.sync_runs import finish_run, start_run
 from hub.upserts import tombstone
 from tasks.context import SyncContext, forget, lookup, register
+from tasks.log import run_logger
 from tasks.pull import acquire_rate, all_variations, is_variable, retry_transient, write_objects
 
 
@@ -63,7 +64,7 @@ async def pull_records(ctx_key: str, resource: str, ids: list[int]) -> dict[str,
 
     counts = await asyncio.to_thread(write)
     ctx.counts.update(counts)
-    get_run_logger().info("re-read %s %s: %s", len(ids), resource, dict(counts))
+    run_logger().info("re-read %s %s: %s", len(ids), resource, dict(counts))
     return dict(counts)
 
 
