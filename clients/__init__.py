@@ -14,7 +14,7 @@ from ._config import (
     RateLimit,
     RetryPolicy,
 )
-from ._http import RequestStats
+from ._http import RequestStats, reset_shared_state
 from .errors import (
     RETRYABLE,
     ApiError,
@@ -55,4 +55,5 @@ __all__ = [
     "ServerError",
     "TransportFailure",
     "WooCommerceClient",
+    "reset_shared_state",
 ]

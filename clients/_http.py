@@ -65,8 +65,8 @@ from .errors import (
     truncate,
 )
 
-# Only the stats type is public; vendor clients import the machinery by name.
-__all__ = ["RequestStats"]
+# The machinery itself is imported by name by vendor clients; these two are public.
+__all__ = ["RequestStats", "reset_shared_state"]
 
 logger = logging.getLogger("nxt.clients")
 
@@ -349,7 +349,11 @@ def shared_limiter(key: str, config: RateLimit | None) -> RateLimiter:
 
 
 def reset_shared_state() -> None:
-    """Forget every shared breaker and limiter (for tests)."""
+    """Forget every shared circuit breaker and rate limiter in this process.
+
+    For tests that reuse one store URL after tripping its breaker, or to call a store again at
+    once after fixing it instead of waiting for `BreakerConfig.reset_after`.
+    """
     with _registry_lock:
         _breakers.clear()
         _limiters.clear()

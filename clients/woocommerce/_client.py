@@ -421,7 +421,9 @@ class WooCommerceClient:
         read one after another until a short page.
 
         For a stable read pass an explicit order, e.g. `{"orderby": "id", "order": "asc"}`
-        (or `modified` ascending with `modified_after`; see `settings.RESOURCES`).
+        (or `modified` ascending with `modified_after`; see `settings.RESOURCES`). If you may
+        stop early, wrap it in `contextlib.aclosing(...)` so the pages still in flight are
+        cancelled at once rather than when the generator is garbage-collected.
         """
         first = await self.list_page(path, page=start_page, per_page=per_page, params=params)
         yield first

@@ -26,8 +26,7 @@ from urllib.parse import parse_qsl, quote
 import httpx
 import pytest
 
-from clients import RetryPolicy
-from clients._http import reset_shared_state
+from clients import RetryPolicy, reset_shared_state
 
 KEY = "ck_0123456789abcdef0123456789abcdef01234567"
 SECRET = "cs_fedcba9876543210fedcba9876543210fedcba98"
