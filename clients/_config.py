@@ -31,14 +31,15 @@ class RetryPolicy:
     Only `TransportFailure`, `RateLimited` and `ServerError` are retried. The wait before retry
     `n` (0-based) is `min(max_delay, base_delay * 2**n)`, shortened by up to `jitter` of itself
     at random (0 = no jitter, 1 = "full jitter"). A `Retry-After` on a 429 or 503 replaces that
-    wait; one longer than `max_retry_after` is not waited for: the error is raised instead.
+    wait. On a 429, one longer than `max_retry_after` is not waited for: `RateLimited` is raised
+    at once. On a 503 (an estimate of the outage) the wait is capped at `max_retry_after`.
 
     Args:
         max_retries: Retries after the first attempt (0 disables retrying).
         base_delay: Seconds before the first retry.
         max_delay: Upper bound of the exponential wait, in seconds.
         jitter: Fraction of the wait that is randomised, 0..1.
-        max_retry_after: Longest `Retry-After`, in seconds, that is honoured by waiting.
+        max_retry_after: Longest `Retry-After`, in seconds, that is waited for.
     """
 
     max_retries: int = 3

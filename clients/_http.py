@@ -713,6 +713,10 @@ class HttpClient:
             idempotent: Whether repeating the request is harmless; defaults to True for
                 GET/HEAD/OPTIONS/PUT/DELETE. A non-idempotent request is only retried when it
                 was provably not processed (connect failure, 429, 503).
+
+        A `Retry-After` on a 429 is waited for, or, when longer than
+        `RetryPolicy.max_retry_after`, the `RateLimited` error is raised at once. On a 503 it
+        is waited for up to `max_retry_after`, then the request is retried anyway.
             retry: Override of the client's retry policy for this call.
 
         Raises:
@@ -726,11 +730,10 @@ class HttpClient:
         headers = {"content-type": "application/json"} if content is not None else None
 
         def should_retry(exc: BaseException) -> bool:
-            if isinstance(exc, RateLimited | ServerError):
-                if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
-                    return False
-                if isinstance(exc, RateLimited):
-                    return True
+            if isinstance(exc, RateLimited):
+                # The service refuses everything until then: waiting less is pointless.
+                return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
+            if isinstance(exc, ServerError):
                 return idempotent or exc.status == 503
             if isinstance(exc, TransportFailure):
                 return idempotent or not exc.request_sent
@@ -740,7 +743,8 @@ class HttpClient:
             exc = state.outcome.exception() if state.outcome else None
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:
-                return float(retry_after)
+                # A 503's Retry-After is the service's guess at the outage: capped, not refused.
+                return min(float(retry_after), policy.max_retry_after)
             return policy.backoff(state.attempt_number - 1, random.random())
 
         def before_sleep(state: RetryCallState) -> None:

@@ -500,7 +500,8 @@ class WooCommerceClient:
         """Fail fast, with one clear error, unless the store answers as WooCommerce to our keys.
 
         Reads the namespace index (is it WooCommerce?) and one product id (are the keys
-        accepted?), retrying at most once.
+        accepted?). Transient failures are retried with short waits (at most 0.5 s, 1 s, 2 s;
+        Retry-After up to 5 s).
 
         Raises:
             NotWooCommerce: The URL answers, but not as the WooCommerce REST API.
@@ -508,9 +509,10 @@ class WooCommerceClient:
             TransportFailure: The store cannot be reached.
             CircuitOpen: The store failed repeatedly just before.
         """
+        # The client's retries, with short waits: a store that is down fails within seconds.
         quick = RetryPolicy(
-            max_retries=min(1, self.retry.max_retries),
-            base_delay=min(self.retry.base_delay, 1.0),
+            max_retries=self.retry.max_retries,
+            base_delay=min(self.retry.base_delay, 0.5),
             max_delay=min(self.retry.max_delay, 2.0),
             jitter=self.retry.jitter,
             max_retry_after=min(self.retry.max_retry_after, 5.0),

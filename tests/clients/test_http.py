@@ -135,13 +135,25 @@ async def test_retry_after_is_honoured_on_429_and_503() -> None:
     assert http.stats.backoff_seconds == pytest.approx(12.0)
 
 
-async def test_a_retry_after_beyond_the_cap_is_not_waited_for() -> None:
+async def test_a_429_retry_after_beyond_the_cap_is_not_waited_for() -> None:
     script = Script(httpx.Response(429, headers={"Retry-After": "3600"}))
     http = client(script)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(RateLimited, match="retry after 3600s") as caught:
         await http.request("GET", "things")
     assert caught.value.retry_after == 3600
     assert len(script.requests) == 1
+
+
+async def test_a_503_retry_after_beyond_the_cap_is_capped() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    script = Script(httpx.Response(503, headers={"Retry-After": "600"}), httpx.Response(200))
+    http = client(script, retry=RetryPolicy(max_retry_after=20), sleep=sleep)
+    await http.request("GET", "things")
+    assert waits == [20.0]
 
 
 async def test_post_is_not_retried_when_it_may_have_been_applied() -> None:

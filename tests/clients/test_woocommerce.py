@@ -305,10 +305,17 @@ async def test_check_on_a_down_store_fails_fast() -> None:
         calls["n"] += 1
         raise httpx.ConnectError("connection refused")
 
-    async with make(handler=handler, retry=RetryPolicy(base_delay=0)) as wc:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with make(handler=handler, retry=RetryPolicy(jitter=0)) as wc:
+        wc._http._sleep = sleep
         with pytest.raises(TransportFailure, match="could not connect to WooCommerce at"):
             await wc.check()
-    assert calls["n"] == 2  # one retry only
+    assert calls["n"] == 4
+    assert waits == [0.5, 1.0, 2.0]  # short waits, whatever the client's own policy
 
 
 async def test_a_down_store_trips_the_breaker_shared_by_all_clients() -> None:
