@@ -296,9 +296,7 @@ class SaveOutcome:
     status: Literal["saved", "overwritten", "exists"]
 
 
-def read_env(
-    env_file: Path | None = None, environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def read_env(env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables to read: `environ` (default `os.environ`) overlaid with `env_file`.
 
     Values in the file win, because the file is what the user pointed at; variables the file does
@@ -366,9 +364,7 @@ def _plan_service(service: Service, values: Mapping[str, str], result: FromEnvRe
                 families = dict.fromkeys(v.name.split("_")[0] + "_*" for v in service.variables)
                 shown = "no " + " or ".join(families) + " variable is set"
             note = f"; {service.unset_note}" if service.unset_note else ""
-            result.skipped.append(
-                SkippedService(service.key, type_name, f"not configured ({shown}{note})")
-            )
+            result.skipped.append(SkippedService(service.key, type_name, f"not configured ({shown}{note})"))
             return
 
     data: dict[str, Any] = {}
@@ -457,11 +453,7 @@ def _explain(
             lines.append(f"{service.block.get_block_type_name()}: {message}")
             continue
         secret = var.kind == "secret"
-        shown = (
-            f"{var.name} (secret, not shown)"
-            if secret
-            else f"{var.name}={values.get(var.name, '')}"
-        )
+        shown = f"{var.name} (secret, not shown)" if secret else f"{var.name}={values.get(var.name, '')}"
         kind = err.get("type")
         ctx = err.get("ctx") or {}
         error = ctx.get("error")
@@ -497,9 +489,7 @@ def _choices(block: type[Block], field_name: str) -> Iterable[str]:
     return [str(a) for a in flat if a is not type(None)]
 
 
-def save_blocks(
-    planned: Iterable[PlannedBlock], name: str, *, overwrite: bool
-) -> list[SaveOutcome]:
+def save_blocks(planned: Iterable[PlannedBlock], name: str, *, overwrite: bool) -> list[SaveOutcome]:
     """Save `planned` under `name`; existing documents are replaced only when `overwrite`.
 
     Every block type is registered first, then documents are saved. If a save fails, documents
@@ -534,9 +524,7 @@ def save_blocks(
                 status = "overwritten" if exists[item.service] else "saved"
                 if status == "saved":
                     created.append(cls)
-            outcomes.append(
-                SaveOutcome(cls.get_block_type_name(), cls.get_block_type_slug(), name, status)
-            )
+            outcomes.append(SaveOutcome(cls.get_block_type_name(), cls.get_block_type_slug(), name, status))
     except BaseException:
         for cls in created:
             try:

@@ -68,9 +68,7 @@ class HubDatabase(Block):
         try:
             backend = make_url(raw).get_backend_name()
         except (ArgumentError, ValueError):
-            raise FieldValueError(
-                None, f"is not a database URL; {_URL_HELP}", secret=True
-            ) from None
+            raise FieldValueError(None, f"is not a database URL; {_URL_HELP}", secret=True) from None
         if backend not in ("postgresql", "postgres", "sqlite"):
             raise FieldValueError(
                 None, f"names an unsupported database {backend!r}; {_URL_HELP}", secret=True

@@ -34,16 +34,12 @@ class SendGridEmail(CredentialsBlock):
     _documentation_url = docs_url("sendgrid-email-provider")
     model_config = ConfigDict(hide_input_in_errors=True)  # never echo secrets in errors
 
-    api_key: SecretStr = Field(
-        title="API key", description="API key (SG....) allowed to send mail."
-    )
+    api_key: SecretStr = Field(title="API key", description="API key (SG....) allowed to send mail.")
     from_email: EmailAddress = Field(description="Sender address, e.g. noreply@yourcompany.com.")
     base_url: HttpURL = Field(
         default="https://api.sendgrid.com",
         title="Base URL",
-        description=(
-            "SendGrid API address: https://api.eu.sendgrid.com for EU subusers, or the sandbox."
-        ),
+        description=("SendGrid API address: https://api.eu.sendgrid.com for EU subusers, or the sandbox."),
     )
     event_webhook_public_key: str | None = Field(
         default=None,

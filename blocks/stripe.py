@@ -53,9 +53,7 @@ class StripeGateway(CredentialsBlock):
         """Build the official Stripe client for this account."""
         import stripe
 
-        return stripe.StripeClient(
-            self.secret_key.get_secret_value(), base_addresses={"api": self.base_url}
-        )
+        return stripe.StripeClient(self.secret_key.get_secret_value(), base_addresses={"api": self.base_url})
 
     def get_client(self) -> stripe.StripeClient:
         """Same as `client()` (the `CredentialsBlock` interface)."""

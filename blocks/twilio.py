@@ -35,9 +35,7 @@ class TwilioSMS(CredentialsBlock):
     model_config = ConfigDict(hide_input_in_errors=True)  # never echo secrets in errors
 
     account_sid: str = Field(title="Account SID", description="Account SID (AC...).")
-    auth_token: SecretStr = Field(
-        description="Auth token; also the key of Twilio's webhook signatures."
-    )
+    auth_token: SecretStr = Field(description="Auth token; also the key of Twilio's webhook signatures.")
     from_number: E164Phone = Field(
         description="Number texts are sent from, in E.164 form, e.g. +15551234567."
     )

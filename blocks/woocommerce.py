@@ -67,9 +67,7 @@ class WooCommerceStore(CredentialsBlock):
     batch_size: int = Field(
         default=50, ge=1, le=100, description="Records per page and per batch push (1-100)."
     )
-    max_retries: int = Field(
-        default=3, ge=0, description="Retries of a failed request before giving up."
-    )
+    max_retries: int = Field(default=3, ge=0, description="Retries of a failed request before giving up.")
     retry_delay_ms: int = Field(
         default=1000,
         ge=0,
@@ -94,15 +92,12 @@ class WooCommerceStore(CredentialsBlock):
             "(manual), the store (wc_priority) or the hub (nxt_priority)."
         ),
     )
-    max_concurrency: int = Field(
-        default=4, ge=1, description="Most requests in flight to the store at once."
-    )
+    max_concurrency: int = Field(default=4, ge=1, description="Most requests in flight to the store at once.")
 
     def client(self) -> WooCommerceClient:
         """Build the WooCommerce REST client for this store."""
-        from clients.woocommerce import WooCommerceClient
-
         from clients._config import RateLimit, RetryPolicy
+        from clients.woocommerce import WooCommerceClient
 
         return WooCommerceClient(
             base_url=self.site_url,

@@ -65,11 +65,7 @@ def test_every_block_module_is_covered() -> None:
     for info in pkgutil.iter_modules(blocks.__path__):
         module = importlib.import_module(f"blocks.{info.name}")
         for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Block)
-                and value.__module__ == module.__name__
-            ):
+            if isinstance(value, type) and issubclass(value, Block) and value.__module__ == module.__name__:
                 found.add(value)
     assert found == set(BLOCK_TYPES)
 

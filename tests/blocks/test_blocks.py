@@ -119,9 +119,7 @@ def test_load_block_returns_the_block() -> None:
 
 
 def test_woocommerce_defaults_follow_the_old_service() -> None:
-    store = WooCommerceStore(
-        site_url="https://s.example.com", consumer_key="k", consumer_secret="s"
-    )
+    store = WooCommerceStore(site_url="https://s.example.com", consumer_key="k", consumer_secret="s")
     assert store.api_version == "wc/v3"
     assert store.verify_tls is True and store.ca_bundle is None
     assert (store.batch_size, store.max_retries, store.retry_delay_ms) == (50, 3, 1000)
@@ -178,9 +176,7 @@ def test_bad_values_are_rejected_without_echoing_secrets(
 
 
 def test_urls_are_normalised() -> None:
-    store = WooCommerceStore(
-        site_url=" https://s.example.com/ ", consumer_key="k", consumer_secret="s"
-    )
+    store = WooCommerceStore(site_url=" https://s.example.com/ ", consumer_key="k", consumer_secret="s")
     assert store.site_url == "https://s.example.com"
 
 
@@ -301,9 +297,7 @@ def test_woocommerce_client_wiring(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_woocommerce_client_is_the_real_client() -> None:
     module = pytest.importorskip("clients.woocommerce")
-    store = WooCommerceStore(
-        site_url="http://127.0.0.1:8768", consumer_key="k", consumer_secret="s"
-    )
+    store = WooCommerceStore(site_url="http://127.0.0.1:8768", consumer_key="k", consumer_secret="s")
     assert isinstance(store.client(), module.WooCommerceClient)
 
 

@@ -82,15 +82,10 @@ def test_from_env_saves_lists_and_keeps_secrets_out(tmp_path: Path) -> None:
 
     again = _run("from-env", "--env-file", str(_write(tmp_path, GOOD)), "--name", name)
     assert again.exit_code == 0, again.output
-    assert (
-        f"kept WooCommerce Store '{name}': it already exists; rerun with --overwrite"
-        in again.stdout
-    )
+    assert f"kept WooCommerce Store '{name}': it already exists; rerun with --overwrite" in again.stdout
 
     changed = GOOD.replace("WC_CONFLICT_RESOLUTION=manual", "WC_CONFLICT_RESOLUTION=nxt_priority")
-    replaced = _run(
-        "from-env", "--env-file", str(_write(tmp_path, changed)), "--name", name, "--overwrite"
-    )
+    replaced = _run("from-env", "--env-file", str(_write(tmp_path, changed)), "--name", name, "--overwrite")
     assert replaced.exit_code == 0, replaced.output
     assert f"replaced WooCommerce Store '{name}'" in replaced.stdout
     assert WooCommerceStore.load(name).conflict_resolution == "nxt_priority"
@@ -138,10 +133,7 @@ def test_from_env_missing_env_file(tmp_path: Path) -> None:
     result = _run("from-env", "--env-file", str(tmp_path / "missing.env"))
     assert result.exit_code == 2
     missing = tmp_path / "missing.env"
-    assert (
-        result.stderr
-        == f"error: --env-file {missing} does not exist; give the path of your .env file\n"
-    )
+    assert result.stderr == f"error: --env-file {missing} does not exist; give the path of your .env file\n"
 
 
 def test_from_env_with_nothing_configured(tmp_path: Path) -> None:

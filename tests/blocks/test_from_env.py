@@ -265,8 +265,7 @@ WOO = {
         ),
         (
             {"STRIPE_ENABLED": "maybe", "STRIPE_SECRET_KEY": "sk_SECRET"},
-            "STRIPE_ENABLED=maybe is not true or false; set STRIPE_ENABLED=true or "
-            "STRIPE_ENABLED=false",
+            "STRIPE_ENABLED=maybe is not true or false; set STRIPE_ENABLED=true or STRIPE_ENABLED=false",
         ),
         (
             {
