@@ -86,7 +86,8 @@ def winner(
             return "wc"
         if remote_modified_at is None:
             return "nxt"
-        return "nxt" if local_modified_at > remote_modified_at else "wc"
+        # WooCommerce keeps whole seconds: compare at that precision, and a tie goes to the store.
+        return "nxt" if local_modified_at.replace(microsecond=0) > remote_modified_at else "wc"
     if strategy == "manual":
         return None
     raise ValueError(f"unknown conflict strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")

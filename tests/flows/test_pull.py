@@ -204,4 +204,3 @@ def test_cursor_is_aware_utc(sync, engine) -> None:  # type: ignore[no-untyped-d
     with engine.connect() as conn:
         cursor = cursors.read(conn, "test", "orders").modified_after
     assert cursor is not None and cursor.tzinfo is not None and cursor <= datetime.now(UTC)
-
