@@ -141,7 +141,7 @@ _STOCK_PRICE: dict[str, Any] = {
     "weight": _f("string", "Product weight."),
     "dimensions": _DIMENSIONS,
     "shipping_class": _f("string", "Shipping class slug."),
-    "shipping_class_id": _f("string", "Shipping class ID.", ro=True),
+    "shipping_class_id": _f("integer", "Shipping class ID.", ro=True),
     "menu_order": _f("integer", "Menu order, used to custom sort products."),
     "meta_data": _meta(),
 }

@@ -169,12 +169,12 @@ class WebhookReceiver:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-        config = uvicorn.Config(self._app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            self._app, log_level="warning", lifespan="off", access_log=False, interface="asgi3"
+        )
         self._server = uvicorn.Server(config)
         server = self._server
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True
-        )
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not server.started and time.monotonic() < deadline:

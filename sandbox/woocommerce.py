@@ -555,9 +555,7 @@ class WooCommerceService(Service):
     def render_product(self, p: Product) -> dict[str, Any]:
         base = self.base_url
         r = random.Random(self.seed * 1_000_003 + p.id)
-        if p.doc is not None:
-            d = dict(p.doc)
-        else:
+        if True:  # generated fields first; a client's writes (p.doc) overlay them below
             longs, shorts = _paragraph_pool(self.seed)
             cat_id, cat_name, cat_slug = CATEGORIES[p.category]
             img_base = f"{base}/wp-content/uploads/2025/{(p.created // 2_592_000) % 12 + 1:02d}"
@@ -664,6 +662,8 @@ class WooCommerceService(Service):
                 "post_password": "",
                 "global_unique_id": "",
             }
+        if p.doc is not None:
+            d.update(p.doc)
         price = p.price_cents
         on_sale = p.sale_cents is not None
         sym = "&#36;"
@@ -2304,7 +2304,10 @@ class WooCommerceService(Service):
             "line_items",
             "refunds",
         }
-        doc = {k: v for k, v in current.items() if k not in core and not k.startswith("date_")}
+        writable = {k for k, v in schema.items() if not v.get("readonly")}
+        doc = {
+            k: v for k, v in current.items() if k in writable and k not in core and not k.startswith("date_")
+        }
         for k, v in body.items():
             prop = schema.get(k)
             if (
