@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prefect.blocks.core import Block
+
 from blocks._load import BlockNotFound, load_block
 from blocks.authorizenet import AuthorizeNetGateway
 from blocks.hub import HubDatabase
@@ -15,6 +17,7 @@ from blocks.woocommerce import WooCommerceStore
 
 __all__ = [
     "AuthorizeNetGateway",
+    "BLOCK_TYPES",
     "BlockNotFound",
     "HubDatabase",
     "PayPalGateway",
@@ -27,7 +30,7 @@ __all__ = [
     "load_block",
 ]
 
-BLOCK_TYPES: tuple[type, ...] = (
+BLOCK_TYPES: tuple[type[Block], ...] = (
     WooCommerceStore,
     StripeGateway,
     PayPalGateway,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from prefect.blocks.core import Block
 
@@ -30,7 +30,7 @@ def load_block(block_cls: type[B], name: str) -> B:
         BlockNotFound: no such document (the type may not even be registered yet).
     """
     try:
-        return block_cls.load(name)
+        return cast(B, block_cls.load(name))
     except ValueError as exc:
         if "Unable to find block document" in str(exc):
             raise BlockNotFound(block_cls, name) from None

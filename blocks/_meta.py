@@ -10,7 +10,7 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, HttpUrl
 
 __all__ = [
     "DOCS_URL",
@@ -27,16 +27,18 @@ DOCS_URL = "https://github.com/nxt-integrations/nxt-integrations/blob/main/docs/
 
 # Square logos shown by the Prefect UI next to each block type.
 LOGOS = {
-    "woocommerce": "https://cdn.simpleicons.org/woocommerce",
-    "stripe": "https://cdn.simpleicons.org/stripe",
-    "paypal": "https://cdn.simpleicons.org/paypal",
-    "square": "https://cdn.simpleicons.org/square",
-    "authorizenet": "https://cdn.simpleicons.org/visa",
-    "twilio": "https://cdn.simpleicons.org/twilio",
-    "sendgrid": "https://cdn.simpleicons.org/twilio",
-    "database": "https://cdn.simpleicons.org/sqlalchemy",
+    "woocommerce": HttpUrl("https://cdn.simpleicons.org/woocommerce"),
+    "stripe": HttpUrl("https://cdn.simpleicons.org/stripe"),
+    "paypal": HttpUrl("https://cdn.simpleicons.org/paypal"),
+    "square": HttpUrl("https://cdn.simpleicons.org/square"),
+    "authorizenet": HttpUrl("https://cdn.simpleicons.org/visa"),
+    "twilio": HttpUrl("https://cdn.simpleicons.org/twilio"),
+    "sendgrid": HttpUrl("https://cdn.simpleicons.org/twilio"),
+    "database": HttpUrl("https://cdn.simpleicons.org/sqlalchemy"),
     # Prefect's own "Webhook" block logo.
-    "webhook": "https://cdn.sanity.io/images/3ugk85nk/production/c7247cb359eb6cf276734d4b1fbf00fb8930e89e-250x250.png",
+    "webhook": HttpUrl(
+        "https://cdn.sanity.io/images/3ugk85nk/production/c7247cb359eb6cf276734d4b1fbf00fb8930e89e-250x250.png"
+    ),
 }
 
 
@@ -44,9 +46,9 @@ LOGOS = {
 # type up by name, so "Twilio SMS" came back as Prefect's own twilio-sms type (prefect 3.9.1).
 
 
-def docs_url(anchor: str) -> str:
+def docs_url(anchor: str) -> HttpUrl:
     """The URL of one block's section in docs/blocks.md."""
-    return f"{DOCS_URL}#{anchor}"
+    return HttpUrl(f"{DOCS_URL}#{anchor}")
 
 
 class FieldValueError(ValueError):

@@ -483,7 +483,7 @@ def _explain(
 def _choices(block: type[Block], field_name: str) -> Iterable[str]:
     annotation = block.model_fields[field_name].annotation
     args = get_args(annotation)
-    flat: list[str] = []
+    flat: list[object] = []
     for arg in args:
         flat.extend(get_args(arg) or [arg])
     return [str(a) for a in flat if a is not type(None)]
@@ -504,7 +504,7 @@ def save_blocks(planned: Iterable[PlannedBlock], name: str, *, overwrite: bool) 
         exists: dict[str, bool] = {}
         for item in planned:
             cls = type(item.block)
-            cls.register_type_and_schema(client=client)
+            cls.register_type_and_schema()
             try:
                 client.read_block_document_by_name(
                     name=name, block_type_slug=cls.get_block_type_slug(), include_secrets=False

@@ -151,9 +151,10 @@ def test_from_env_everything_disabled_is_fine(tmp_path: Path) -> None:
 
 
 def test_unreachable_prefect_api_is_one_line(tmp_path: Path) -> None:
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+    dead = {PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}
+    with temporary_settings(updates=dead):
         for args in (
             ["register"],
             ["list"],
