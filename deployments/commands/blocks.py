@@ -37,8 +37,11 @@ def _require_api() -> None:
     """Fail with one line when the Prefect API does not answer."""
     from prefect.client.orchestration import get_client
 
-    with get_client(sync_client=True) as client:
-        problem = client.api_healthcheck()
+    try:
+        with get_client(sync_client=True) as client:
+            problem: Exception | None = client.api_healthcheck()
+    except RuntimeError as exc:  # the temporary (ephemeral) server did not come up
+        problem = exc
     if problem is not None:
         fail(f"cannot reach the Prefect API at PREFECT_API_URL={_api_url()} ({problem}); {_API_FIX}")
 
@@ -134,18 +137,15 @@ def _print_notes(result: FromEnvResult) -> None:
 def list_blocks() -> None:
     """List saved NXT blocks: type, name and non-secret fields."""
     from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
 
     _require_api()
     found = 0
     with _api_errors(), get_client(sync_client=True) as client:
+        registered = {block_type.slug for block_type in client.read_block_types()}
         for cls in BLOCK_TYPES:
-            try:
-                documents = client.read_block_documents_by_type(
-                    cls.get_block_type_slug(), include_secrets=False
-                )
-            except ObjectNotFound:
+            if cls.get_block_type_slug() not in registered:
                 continue
+            documents = client.read_block_documents_by_type(cls.get_block_type_slug(), include_secrets=False)
             secret = {f.split(".")[0] for f in cls.model_json_schema().get("secret_fields", [])}
             for document in documents:
                 if document.is_anonymous:
