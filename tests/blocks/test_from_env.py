@@ -362,3 +362,24 @@ def test_read_env_file_wins_over_environment(tmp_path: Path) -> None:
 def test_read_env_missing_file(tmp_path: Path) -> None:
     with pytest.raises(EnvFileError, match="does not exist"):
         read_env(tmp_path / "nope.env", environ={})
+
+
+def test_a_failed_save_removes_what_this_run_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    import httpx
+
+    from blocks.from_env import save_blocks
+
+    result = blocks_from_env({**WOO, "STRIPE_SECRET_KEY": "sk_SECRET"})
+    assert [p.service for p in result.blocks] == ["woocommerce", "stripe"]
+
+    def broken_save(self: StripeGateway, *args: object, **kwargs: object) -> None:
+        raise httpx.ConnectError("connection refused")
+
+    monkeypatch.setattr(StripeGateway, "save", broken_save)
+    name = f"half-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(httpx.ConnectError):
+        save_blocks(result.blocks, name, overwrite=False)
+    with pytest.raises(ValueError, match="Unable to find block document"):
+        WooCommerceStore.load(name)
