@@ -28,6 +28,7 @@ from hub.sync_runs import finish_run, history, start_run, status
 from tasks.context import SyncContext, forget, register
 from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
 from tasks.push import PUSH_RESOURCES, dirty_batches, push_batch
+from tasks.rate_budget import SharedRateBudget
 
 SyncType = Literal["full", "products", "customers", "orders"]
 Direction = Literal["pull", "push", "bidirectional"]
@@ -173,7 +174,8 @@ async def run_sync(
         async with client:
             await client.check()
             if use_prefect:
-                ctx.concurrency_limit_name = await ensure_rate_limit(store, block.rate_limit_rpm)
+                limit_name, capacity = await ensure_rate_limit(store, block.rate_limit_rpm)
+                ctx.rate_budget = SharedRateBudget(limit_name, capacity)
                 await progress.start()
             if direction in ("pull", "bidirectional"):
                 async with asyncio.TaskGroup() as group:
@@ -235,7 +237,7 @@ async def push_resource(
         await push(ctx.key, resource, ids)
 
 
-async def ensure_rate_limit(store: str, rpm: int) -> str | None:
+async def ensure_rate_limit(store: str, rpm: int) -> tuple[str, int]:
     """Create (or update) the Prefect global concurrency limit `woocommerce-<store>` used as the store's
     shared rate limit: capacity one second of requests, decaying at rpm/60 slots per second."""
     from prefect.client.orchestration import get_client
@@ -252,12 +254,12 @@ async def ensure_rate_limit(store: str, rpm: int) -> str | None:
             await client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(name=name, limit=capacity, slot_decay_per_second=per_second)
             )
-            return name
+            return name, capacity
         if existing.limit != capacity or existing.slot_decay_per_second != per_second:
             await client.update_global_concurrency_limit(
                 name, GlobalConcurrencyLimitUpdate(limit=capacity, slot_decay_per_second=per_second)
             )
-    return name
+    return name, capacity
 
 
 def woocommerce_status(store: str = "default", engine: Engine | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 if TYPE_CHECKING:
     from blocks.woocommerce import WooCommerceStore
     from clients.woocommerce import WooCommerceClient
+    from tasks.rate_budget import SharedRateBudget
 
 
 @dataclass
@@ -30,7 +31,7 @@ class SyncContext:
     strategy: str
     per_page: int
     pages_per_batch: int = 4
-    concurrency_limit_name: str | None = None
+    rate_budget: SharedRateBudget | None = None  # the store's Prefect rate limit, when a server runs
     counts: Counter[str] = field(default_factory=Counter)
     seen: dict[str, set[int]] = field(default_factory=dict)  # remote ids listed this run, per listing
     pages_done: int = 0

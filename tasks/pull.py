@@ -310,17 +310,9 @@ def tombstone_unlisted(ctx: SyncContext, resource: str, listing_names: Iterable[
 
 
 async def acquire_rate(ctx: SyncContext, requests: int) -> None:
-    """Take `requests` slots from the store's Prefect rate limit, shared by every worker (if it exists)."""
-    if not ctx.concurrency_limit_name or requests <= 0:
-        return
-    from prefect.concurrency.asyncio import rate_limit
-
-    capacity = max(1, ctx.block.rate_limit_rpm // 60)
-    remaining = requests
-    while remaining > 0:
-        take = min(capacity, remaining)
-        await rate_limit(ctx.concurrency_limit_name, occupy=take, strict=False)
-        remaining -= take
+    """Take `requests` slots of the store's rate budget shared with other workers (when there is one)."""
+    if ctx.rate_budget is not None:
+        await ctx.rate_budget.take(requests)
 
 
 async def all_variations(ctx: SyncContext, parent_id: int) -> list[Any]:
