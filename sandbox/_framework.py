@@ -297,7 +297,10 @@ class FaultMiddleware:
                     await resp(scope, receive, send_wrapper)
                     return
                 if fault == "slow":
-                    await asyncio.sleep(f.slow_ms / 1000.0)
+                    receive = await self._hold(receive, f.slow_ms / 1000.0)
+                    if receive is None:  # the client gave up first: nothing to answer
+                        status_box[0] = 0
+                        return
                 await self.app(scope, receive, send_wrapper)
             finally:
                 if sem is not None:
@@ -312,6 +315,30 @@ class FaultMiddleware:
                 await svc.error_response(500, scope)(scope, receive, send)
         finally:
             stats.end(scope["method"], path, query, status_box[0], fault.split(":")[0])
+
+    @staticmethod
+    async def _hold(receive: Receive, seconds: float) -> Receive | None:
+        """Hold the request `seconds`, but stop early if the client disconnects (returns None)."""
+        messages: list[Message] = []
+        while True:
+            msg = await receive()
+            messages.append(msg)
+            if msg["type"] == "http.disconnect":
+                return None
+            if not msg.get("more_body"):
+                break
+        sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+        watcher = asyncio.ensure_future(receive())
+        await asyncio.wait({sleeper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher.done():
+            sleeper.cancel()
+            return None
+        watcher.cancel()
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        return replay
 
     async def _decide(self, f: Faults, applies: bool) -> str:
         if f.script:

@@ -166,7 +166,7 @@ class WebhookReceiver:
         await send({"type": "http.response.body", "body": b"ok"})
 
     def __enter__(self) -> WebhookReceiver:
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
         config = uvicorn.Config(

@@ -112,7 +112,9 @@ def test_orderby_modified_and_id(client) -> None:
 
 def test_include_and_orderby_include(client, shared_sb) -> None:
     pick = sorted(shared_sb.world.orders)[:3][::-1]
-    r = client.get("/orders", params={"include": ",".join(map(str, pick)), "orderby": "include", "status": "any,trash"})
+    r = client.get(
+        "/orders", params={"include": ",".join(map(str, pick)), "orderby": "include", "status": "any,trash"}
+    )
     assert [o["id"] for o in r.json()] == pick
 
 
@@ -125,7 +127,12 @@ def test_modified_after_is_exclusive(fresh_sb, fresh_client) -> None:
     after = fresh_client.get("/products", params={"modified_after": boundary, "dates_are_gmt": "true"})
     assert [p["id"] for p in after.json()] == [ids[2]]
     before = fresh_client.get(
-        "/products", params={"modified_before": "2030-03-17T17:46:41", "modified_after": "2030-03-17T17:46:39", "dates_are_gmt": "true"}
+        "/products",
+        params={
+            "modified_before": "2030-03-17T17:46:41",
+            "modified_after": "2030-03-17T17:46:39",
+            "dates_are_gmt": "true",
+        },
     )
     assert sorted(p["id"] for p in before.json()) == ids[:2]
 
@@ -148,11 +155,14 @@ def test_dates_are_gmt_uses_the_right_clock(make_sb) -> None:
 
 
 def test_after_before_filter_created(client, shared_sb) -> None:
-    r = client.get("/orders", params={"after": "2025-06-01T00:00:00", "before": "2025-07-01T00:00:00", "per_page": 100})
+    r = client.get(
+        "/orders", params={"after": "2025-06-01T00:00:00", "before": "2025-07-01T00:00:00", "per_page": 100}
+    )
     for o in r.json():
         assert "2025-06-01T00:00:00" < o["date_created"] < "2025-07-01T00:00:00"
     expected = [
-        o for o in shared_sb.world.orders.values()
+        o
+        for o in shared_sb.world.orders.values()
         if o.status != "trash" and 1748736000 < o.created < 1751328000
     ]
     assert int(r.headers["X-WP-Total"]) == len(expected)

@@ -159,8 +159,14 @@ def test_non_api_path_is_an_html_404(shared_sb) -> None:
 def test_index_lists_routes(shared_sb) -> None:
     r = httpx.get(shared_sb.urls["woocommerce"] + "/wp-json/wc/v3")
     routes = r.json()["routes"]
-    for name in ("/wc/v3/products", "/wc/v3/orders/(?P<id>[\\d]+)", "/wc/v3/products/batch",
-                 "/wc/v3/webhooks", "/wc/v3/system_status", "/wc/v3/orders/(?P<order_id>[\\d]+)/refunds"):
+    for name in (
+        "/wc/v3/products",
+        "/wc/v3/orders/(?P<id>[\\d]+)",
+        "/wc/v3/products/batch",
+        "/wc/v3/webhooks",
+        "/wc/v3/system_status",
+        "/wc/v3/orders/(?P<order_id>[\\d]+)/refunds",
+    ):
         assert name in routes
     root = httpx.get(shared_sb.urls["woocommerce"] + "/wp-json/").json()
     assert "wc/v3" in root["namespaces"]
@@ -176,8 +182,16 @@ def test_system_status(client, api) -> None:
 
 def test_every_route_answers_options_with_schema(shared_sb) -> None:
     base = shared_sb.urls["woocommerce"] + "/wp-json/wc/v3"
-    for path in ("/products/1", "/products/batch", "/customers/2", "/orders/batch", "/webhooks/1",
-                 "/orders/5/refunds/6", "/products/1/variations/batch", "/system_status"):
+    for path in (
+        "/products/1",
+        "/products/batch",
+        "/customers/2",
+        "/orders/batch",
+        "/webhooks/1",
+        "/orders/5/refunds/6",
+        "/products/1/variations/batch",
+        "/system_status",
+    ):
         body = httpx.options(base + path).json()
         assert body["schema"]["properties"], path
 

@@ -16,7 +16,10 @@ def test_signature_vector() -> None:
 
 def test_create_pings_then_delivers_signed(fresh_sb, fresh_client) -> None:
     with WebhookReceiver() as rx:
-        r = fresh_client.post("/webhooks", json={"name": "t", "topic": "product.updated", "delivery_url": rx.url, "secret": "s3cr3t"})
+        r = fresh_client.post(
+            "/webhooks",
+            json={"name": "t", "topic": "product.updated", "delivery_url": rx.url, "secret": "s3cr3t"},
+        )
         assert r.status_code == 201
         hook = r.json()
         assert (hook["status"], hook["resource"], hook["event"]) == ("active", "product", "updated")
@@ -47,7 +50,9 @@ def test_create_pings_then_delivers_signed(fresh_sb, fresh_client) -> None:
 def test_default_secret_is_the_sandbox_webhook_secret(fresh_sb, fresh_client) -> None:
     with WebhookReceiver() as rx:
         fresh_client.post("/webhooks", json={"topic": "order.created", "delivery_url": rx.url})
-        pid = next(p.id for p in fresh_sb.world.products.values() if p.status == "publish" and p.type == "simple")
+        pid = next(
+            p.id for p in fresh_sb.world.products.values() if p.status == "publish" and p.type == "simple"
+        )
         fresh_client.post("/orders", json={"line_items": [{"product_id": pid, "quantity": 1}]})
         fresh_sb.flush_webhooks()
         d = rx.wait_for(2)[1]
@@ -74,7 +79,9 @@ def test_deleted_and_restored_bodies(fresh_sb, fresh_client) -> None:
 
 def test_no_retries_and_disabled_after_seventh_failure(fresh_sb, fresh_client) -> None:
     with WebhookReceiver(status=500) as rx:
-        hook = fresh_client.post("/webhooks", json={"topic": "product.updated", "delivery_url": rx.url}).json()
+        hook = fresh_client.post(
+            "/webhooks", json={"topic": "product.updated", "delivery_url": rx.url}
+        ).json()
         admin = fresh_sb.admin_url()
         pid = sorted(fresh_sb.world.products)[0]
         for i in range(8):
@@ -90,8 +97,12 @@ def test_no_retries_and_disabled_after_seventh_failure(fresh_sb, fresh_client) -
 
 def test_success_resets_failure_count(fresh_sb, fresh_client) -> None:
     answers = iter([500, 500, 200, 500])
-    with WebhookReceiver(status=lambda req: 200 if req.body.startswith(b"webhook_id") else next(answers)) as rx:
-        hook = fresh_client.post("/webhooks", json={"topic": "customer.updated", "delivery_url": rx.url}).json()
+    with WebhookReceiver(
+        status=lambda req: 200 if req.body.startswith(b"webhook_id") else next(answers)
+    ) as rx:
+        hook = fresh_client.post(
+            "/webhooks", json={"topic": "customer.updated", "delivery_url": rx.url}
+        ).json()
         cid = sorted(fresh_sb.world.customers)[0]
         for _ in range(4):
             httpx.post(f"{fresh_sb.admin_url()}/woocommerce/customers/touch", json={"ids": [cid]})
@@ -103,7 +114,9 @@ def test_success_resets_failure_count(fresh_sb, fresh_client) -> None:
 
 
 def test_unreachable_receiver_counts_as_failure(fresh_sb, fresh_client) -> None:
-    fresh_client.post("/webhooks", json={"topic": "product.updated", "delivery_url": "http://127.0.0.1:9/nothing"})
+    fresh_client.post(
+        "/webhooks", json={"topic": "product.updated", "delivery_url": "http://127.0.0.1:9/nothing"}
+    )
     httpx.post(f"{fresh_sb.admin_url()}/woocommerce/products/touch", json={"count": 1})
     fresh_sb.flush_webhooks()
     (d,) = fresh_sb.woocommerce.deliveries.list(kind="delivery")
@@ -112,7 +125,9 @@ def test_unreachable_receiver_counts_as_failure(fresh_sb, fresh_client) -> None:
 
 def test_webhook_crud_and_errors(fresh_sb, fresh_client, make_api) -> None:
     api = make_api(fresh_sb)
-    r = api.post("webhooks", {"topic": "order.updated", "delivery_url": "http://127.0.0.1:9/x", "status": "paused"})
+    r = api.post(
+        "webhooks", {"topic": "order.updated", "delivery_url": "http://127.0.0.1:9/x", "status": "paused"}
+    )
     assert r.status_code == 201
     hid = r.json()["id"]
     assert api.get("webhooks").json()[0]["id"] == hid
@@ -129,11 +144,15 @@ def test_webhook_crud_and_errors(fresh_sb, fresh_client, make_api) -> None:
 
 def test_paused_webhook_does_not_deliver_and_admin_trigger_does(fresh_sb, fresh_client) -> None:
     with WebhookReceiver() as rx:
-        hook = fresh_client.post("/webhooks", json={"topic": "product.updated", "delivery_url": rx.url, "status": "paused"}).json()
+        hook = fresh_client.post(
+            "/webhooks", json={"topic": "product.updated", "delivery_url": rx.url, "status": "paused"}
+        ).json()
         pid = sorted(fresh_sb.world.products)[0]
         httpx.post(f"{fresh_sb.admin_url()}/woocommerce/products/touch", json={"ids": [pid]})
         fresh_sb.flush_webhooks()
-        r = httpx.post(f"{fresh_sb.admin_url()}/woocommerce/webhooks/{hook['id']}/deliver", json={"resource_id": pid})
+        r = httpx.post(
+            f"{fresh_sb.admin_url()}/woocommerce/webhooks/{hook['id']}/deliver", json={"resource_id": pid}
+        )
         assert r.json()["status_code"] == 200
         got = rx.wait_for(2)
     assert len(got) == 2 and json.loads(got[1].body)["id"] == pid

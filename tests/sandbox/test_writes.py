@@ -37,7 +37,9 @@ def test_update_bumps_date_modified_and_shows_in_incremental_query(fresh_sb, fre
     new = fresh_sb.world.products[pid].modified
     assert new > old
     stamp = fresh_client.get(f"/products/{pid}").json()["date_modified_gmt"]
-    since = fresh_client.get("/products", params={"modified_after": "2026-01-01T00:00:00", "dates_are_gmt": 1})
+    since = fresh_client.get(
+        "/products", params={"modified_after": "2026-01-01T00:00:00", "dates_are_gmt": 1}
+    )
     assert [p["id"] for p in since.json()] == [pid]
     assert since.json()[0]["date_modified_gmt"] == stamp
 
@@ -62,14 +64,19 @@ def test_malformed_json(fresh_client) -> None:
 
 
 def test_customers(fresh_sb, fresh_client) -> None:
-    r = fresh_client.post("/customers", json={"email": "new@example.org", "first_name": "Ann", "billing": {"city": "Oslo"}})
+    r = fresh_client.post(
+        "/customers", json={"email": "new@example.org", "first_name": "Ann", "billing": {"city": "Oslo"}}
+    )
     assert r.status_code == 201
     c = r.json()
     assert c["billing"]["city"] == "Oslo"
     dup = fresh_client.post("/customers", json={"email": "NEW@example.org"})
     assert dup.status_code == 400 and dup.json()["code"] == "registration-error-email-exists"
     assert fresh_client.post("/customers", json={}).json()["code"] == "rest_missing_callback_param"
-    assert fresh_client.post("/customers", json={"email": "nope"}).json()["code"] == "registration-error-invalid-email"
+    assert (
+        fresh_client.post("/customers", json={"email": "nope"}).json()["code"]
+        == "registration-error-invalid-email"
+    )
     upd = fresh_client.put(f"/customers/{c['id']}", json={"last_name": "Lee", "shipping": {"city": "Bergen"}})
     assert upd.json()["last_name"] == "Lee" and upd.json()["shipping"]["city"] == "Bergen"
     no_trash = fresh_client.delete(f"/customers/{c['id']}")
@@ -121,7 +128,14 @@ def test_batch_per_item_errors_inline(fresh_sb, fresh_client) -> None:
     assert out["create"][0]["sku"] == "NEW-1"
     assert out["create"][1]["id"] == 0 and out["create"][1]["error"]["code"] == "product_invalid_sku"
     assert out["update"][0]["regular_price"] == "5.00"
-    assert out["update"][1] == {"id": 999999, "error": {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 404}}}
+    assert out["update"][1] == {
+        "id": 999999,
+        "error": {
+            "code": "woocommerce_rest_product_invalid_id",
+            "message": "Invalid ID.",
+            "data": {"status": 404},
+        },
+    }
     assert out["delete"][0]["id"] == ids[2]
     assert out["delete"][1]["error"]["data"]["status"] == 404
     assert ids[2] not in fresh_sb.world.products  # batch delete is permanent (force=true)
@@ -140,7 +154,10 @@ def test_batch_other_resources_with_woocommerce_package(fresh_sb, make_api, reso
 
 def test_variation_writes(fresh_sb, fresh_client) -> None:
     p = next(p for p in fresh_sb.world.products.values() if p.type == "variable")
-    r = fresh_client.post(f"/products/{p.id}/variations", json={"regular_price": "30.00", "attributes": [{"name": "Size", "option": "XXXL"}]})
+    r = fresh_client.post(
+        f"/products/{p.id}/variations",
+        json={"regular_price": "30.00", "attributes": [{"name": "Size", "option": "XXXL"}]},
+    )
     assert r.status_code == 201
     vid = r.json()["id"]
     assert vid in fresh_client.get(f"/products/{p.id}").json()["variations"]
@@ -151,20 +168,34 @@ def test_variation_writes(fresh_sb, fresh_client) -> None:
 
 
 def test_refunds(fresh_sb, fresh_client) -> None:
-    o = next(o for o in fresh_sb.world.orders.values() if o.status == "completed" and not o.refunds and o.payment_method == "stripe")
+    o = next(
+        o
+        for o in fresh_sb.world.orders.values()
+        if o.status == "completed" and not o.refunds and o.payment_method == "stripe"
+    )
     r = fresh_client.post(f"/orders/{o.id}/refunds", json={"amount": "1.00", "reason": "test"})
     assert r.status_code == 201 and r.json()["amount"] == "1.00" and r.json()["refunded_payment"] is True
     order = fresh_client.get(f"/orders/{o.id}").json()
     assert order["refunds"][0]["total"] == "-1.00"
     too_much = fresh_client.post(f"/orders/{o.id}/refunds", json={"amount": "999999.00"})
-    assert too_much.status_code == 500 and too_much.json()["code"] == "woocommerce_rest_cannot_create_order_refund"
+    assert (
+        too_much.status_code == 500
+        and too_much.json()["code"] == "woocommerce_rest_cannot_create_order_refund"
+    )
     rid = r.json()["id"]
     assert fresh_client.delete(f"/orders/{o.id}/refunds/{rid}").status_code == 501
     assert fresh_client.delete(f"/orders/{o.id}/refunds/{rid}", params={"force": "true"}).status_code == 200
 
 
 def test_manual_refund_needed_for_bacs(fresh_sb, fresh_client) -> None:
-    o = next((o for o in fresh_sb.world.orders.values() if o.payment_method in ("bacs", "cod") and o.status in ("completed", "processing")), None)
+    o = next(
+        (
+            o
+            for o in fresh_sb.world.orders.values()
+            if o.payment_method in ("bacs", "cod") and o.status in ("completed", "processing")
+        ),
+        None,
+    )
     if o is None:
         pytest.skip("no bacs/cod order in this world")
     r = fresh_client.post(f"/orders/{o.id}/refunds", json={"amount": "1.00"})
@@ -176,18 +207,26 @@ def test_manual_refund_needed_for_bacs(fresh_sb, fresh_client) -> None:
 
 def test_method_override(fresh_sb, fresh_client) -> None:
     pid = sorted(fresh_sb.world.products)[0]
-    r = fresh_client.post(f"/products/{pid}", json={"name": "Renamed"}, headers={"X-HTTP-Method-Override": "PUT"})
+    r = fresh_client.post(
+        f"/products/{pid}", json={"name": "Renamed"}, headers={"X-HTTP-Method-Override": "PUT"}
+    )
     assert r.json()["name"] == "Renamed"
 
 
 def test_admin_mutations(fresh_sb) -> None:
     admin = fresh_sb.admin_url()
     pid = sorted(fresh_sb.world.products)[0]
-    assert httpx.post(f"{admin}/woocommerce/products/touch", json={"ids": [pid], "at": "2031-01-01T00:00:00"}).json() == {"touched": [pid]}
-    assert httpx.get(f"{admin}/woocommerce/products/{pid}").json()["date_modified_gmt"] == "2031-01-01T00:00:00"
+    assert httpx.post(
+        f"{admin}/woocommerce/products/touch", json={"ids": [pid], "at": "2031-01-01T00:00:00"}
+    ).json() == {"touched": [pid]}
+    assert (
+        httpx.get(f"{admin}/woocommerce/products/{pid}").json()["date_modified_gmt"] == "2031-01-01T00:00:00"
+    )
     assert httpx.post(f"{admin}/woocommerce/products/{pid}/trash", json={}).json()["status"] == "trash"
     assert httpx.post(f"{admin}/woocommerce/products/{pid}/restore", json={}).json()["status"] == "draft"
-    assert httpx.patch(f"{admin}/woocommerce/products/{pid}", json={"name": "Edited"}).json()["name"] == "Edited"
+    assert (
+        httpx.patch(f"{admin}/woocommerce/products/{pid}", json={"name": "Edited"}).json()["name"] == "Edited"
+    )
     created = httpx.post(f"{admin}/woocommerce/customers", json={"email": "adm@example.com"}).json()
     assert created["email"] == "adm@example.com"
     assert httpx.delete(f"{admin}/woocommerce/customers/{created['id']}").status_code == 200
