@@ -12,7 +12,15 @@ import typer
 
 from deployments.errors import fail
 
-app = typer.Typer(help="Local stand-ins for the external services, speaking their real protocols.")
+app = typer.Typer(
+    help="Local stand-ins for the external services, speaking their real protocols.",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def _group() -> None:
+    """Local stand-ins for the external services, speaking their real protocols."""
 
 
 def _save_blocks(sb: Any, block_name: str) -> list[str]:
