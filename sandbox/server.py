@@ -13,6 +13,7 @@ is the CA bundle a client must trust.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import ssl
 import tempfile
@@ -242,6 +243,10 @@ def start_sandbox(
             orders=orders,
             gmt_offset_hours=gmt_offset_hours,
         )
+    # The world is long-lived: move it out of the cyclic GC's sight so collections during a large pull
+    # do not rescan hundreds of thousands of records.
+    gc.collect()
+    gc.freeze()
     built: dict[str, Service] = {}
     for name in services:
         kwargs: dict[str, Any] = {"faults": _faults_for(name, faults)}

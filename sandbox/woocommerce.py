@@ -555,113 +555,113 @@ class WooCommerceService(Service):
     def render_product(self, p: Product) -> dict[str, Any]:
         base = self.base_url
         r = random.Random(self.seed * 1_000_003 + p.id)
-        if True:  # generated fields first; a client's writes (p.doc) overlay them below
-            longs, shorts = _paragraph_pool(self.seed)
-            cat_id, cat_name, cat_slug = CATEGORIES[p.category]
-            img_base = f"{base}/wp-content/uploads/2025/{(p.created // 2_592_000) % 12 + 1:02d}"
-            images = []
-            for i in range(r.randrange(1, 4)):
-                img_id = 100_000 + p.id * 4 + i
-                images.append(
-                    {
-                        "id": img_id,
-                        "date_created": self._local(p.created),
-                        "date_created_gmt": _iso(p.created),
-                        "date_modified": self._local(p.created),
-                        "date_modified_gmt": _iso(p.created),
-                        "src": f"{img_base}/{p.slug}-{i + 1}.jpg",
-                        "name": f"{p.slug}-{i + 1}",
-                        "alt": "",
-                    }
-                )
-            attrs = []
-            if p.type == "variable":
-                first = self.world.variations.get(p.variation_ids[0]) if p.variation_ids else None
-                aname = first.attributes[0][0] if first else "Size"
-                opts = [
-                    self.world.variations[v].attributes[0][1]
-                    for v in p.variation_ids
-                    if v in self.world.variations
-                ]
-                attrs.append(
-                    {
-                        "id": 1 if aname == "Size" else 2,
-                        "name": aname,
-                        "slug": "pa_" + aname.lower(),
-                        "position": 0,
-                        "visible": True,
-                        "variation": True,
-                        "options": opts,
-                    }
-                )
-            else:
-                attrs.append(
-                    {
-                        "id": 0,
-                        "name": "Material",
-                        "slug": "material",
-                        "position": 0,
-                        "visible": True,
-                        "variation": False,
-                        "options": [r.choice(("Cotton", "Wool", "Steel", "Oak", "Ceramic"))],
-                    }
-                )
-            tags = [
-                {"id": 30 + t, "name": w, "slug": w.lower()}
-                for t, w in enumerate(("New", "Gift", "Bestseller", "Eco"))
-                if r.random() < 0.4
+        # generated fields first; a client's writes (p.doc) overlay them below
+        longs, shorts = _paragraph_pool(self.seed)
+        cat_id, cat_name, cat_slug = CATEGORIES[p.category]
+        img_base = f"{base}/wp-content/uploads/2025/{(p.created // 2_592_000) % 12 + 1:02d}"
+        images = []
+        for i in range(r.randrange(1, 4)):
+            img_id = 100_000 + p.id * 4 + i
+            images.append(
+                {
+                    "id": img_id,
+                    "date_created": self._local(p.created),
+                    "date_created_gmt": _iso(p.created),
+                    "date_modified": self._local(p.created),
+                    "date_modified_gmt": _iso(p.created),
+                    "src": f"{img_base}/{p.slug}-{i + 1}.jpg",
+                    "name": f"{p.slug}-{i + 1}",
+                    "alt": "",
+                }
+            )
+        attrs = []
+        if p.type == "variable":
+            first = self.world.variations.get(p.variation_ids[0]) if p.variation_ids else None
+            aname = first.attributes[0][0] if first else "Size"
+            opts = [
+                self.world.variations[v].attributes[0][1]
+                for v in p.variation_ids
+                if v in self.world.variations
             ]
-            d = {
-                "featured": r.random() < 0.05,
-                "catalog_visibility": "visible",
-                "description": "\n".join(longs[(p.id * 7 + k * 31) % len(longs)] for k in range(3)),
-                "short_description": shorts[p.id % len(shorts)],
-                "virtual": False,
-                "downloadable": False,
-                "downloads": [],
-                "download_limit": -1,
-                "download_expiry": -1,
-                "external_url": "",
-                "button_text": "",
-                "tax_status": "taxable",
-                "tax_class": "",
-                "backorders": "no",
-                "low_stock_amount": None,
-                "sold_individually": False,
-                "weight": f"{r.randrange(1, 50) / 10:.1f}",
-                "dimensions": {
-                    "length": str(r.randrange(5, 60)),
-                    "width": str(r.randrange(5, 40)),
-                    "height": str(r.randrange(1, 30)),
-                },
-                "shipping_required": True,
-                "shipping_taxable": True,
-                "shipping_class": "",
-                "shipping_class_id": 0,
-                "reviews_allowed": True,
-                "average_rating": f"{r.choice((0, 3.5, 4, 4.25, 4.5, 4.8, 5)):.2f}",
-                "rating_count": r.randrange(0, 40),
-                "upsell_ids": [],
-                "cross_sell_ids": [],
-                "parent_id": 0,
-                "purchase_note": "",
-                "categories": [{"id": cat_id, "name": cat_name, "slug": cat_slug}],
-                "brands": [],
-                "tags": tags,
-                "images": images,
-                "attributes": attrs,
-                "default_attributes": [],
-                "grouped_products": [],
-                "menu_order": 0,
-                "related_ids": [],
-                "meta_data": [
-                    {"id": p.id * 10 + 1, "key": "_wpcom_is_markdown", "value": "1"},
-                    {"id": p.id * 10 + 2, "key": "_last_editor_used_jetpack", "value": "block-editor"},
-                    {"id": p.id * 10 + 3, "key": "_yoast_wpseo_primary_product_cat", "value": str(cat_id)},
-                ],
-                "post_password": "",
-                "global_unique_id": "",
-            }
+            attrs.append(
+                {
+                    "id": 1 if aname == "Size" else 2,
+                    "name": aname,
+                    "slug": "pa_" + aname.lower(),
+                    "position": 0,
+                    "visible": True,
+                    "variation": True,
+                    "options": opts,
+                }
+            )
+        else:
+            attrs.append(
+                {
+                    "id": 0,
+                    "name": "Material",
+                    "slug": "material",
+                    "position": 0,
+                    "visible": True,
+                    "variation": False,
+                    "options": [r.choice(("Cotton", "Wool", "Steel", "Oak", "Ceramic"))],
+                }
+            )
+        tags = [
+            {"id": 30 + t, "name": w, "slug": w.lower()}
+            for t, w in enumerate(("New", "Gift", "Bestseller", "Eco"))
+            if r.random() < 0.4
+        ]
+        d = {
+            "featured": r.random() < 0.05,
+            "catalog_visibility": "visible",
+            "description": "\n".join(longs[(p.id * 7 + k * 31) % len(longs)] for k in range(3)),
+            "short_description": shorts[p.id % len(shorts)],
+            "virtual": False,
+            "downloadable": False,
+            "downloads": [],
+            "download_limit": -1,
+            "download_expiry": -1,
+            "external_url": "",
+            "button_text": "",
+            "tax_status": "taxable",
+            "tax_class": "",
+            "backorders": "no",
+            "low_stock_amount": None,
+            "sold_individually": False,
+            "weight": f"{r.randrange(1, 50) / 10:.1f}",
+            "dimensions": {
+                "length": str(r.randrange(5, 60)),
+                "width": str(r.randrange(5, 40)),
+                "height": str(r.randrange(1, 30)),
+            },
+            "shipping_required": True,
+            "shipping_taxable": True,
+            "shipping_class": "",
+            "shipping_class_id": 0,
+            "reviews_allowed": True,
+            "average_rating": f"{r.choice((0, 3.5, 4, 4.25, 4.5, 4.8, 5)):.2f}",
+            "rating_count": r.randrange(0, 40),
+            "upsell_ids": [],
+            "cross_sell_ids": [],
+            "parent_id": 0,
+            "purchase_note": "",
+            "categories": [{"id": cat_id, "name": cat_name, "slug": cat_slug}],
+            "brands": [],
+            "tags": tags,
+            "images": images,
+            "attributes": attrs,
+            "default_attributes": [],
+            "grouped_products": [],
+            "menu_order": 0,
+            "related_ids": [],
+            "meta_data": [
+                {"id": p.id * 10 + 1, "key": "_wpcom_is_markdown", "value": "1"},
+                {"id": p.id * 10 + 2, "key": "_last_editor_used_jetpack", "value": "block-editor"},
+                {"id": p.id * 10 + 3, "key": "_yoast_wpseo_primary_product_cat", "value": str(cat_id)},
+            ],
+            "post_password": "",
+            "global_unique_id": "",
+        }
         if p.doc is not None:
             d.update(p.doc)
         price = p.price_cents
