@@ -21,8 +21,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_up_json_serves_until_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "sandbox", "up", "--json", "--products", "20",
-         "--customers", "5", "--orders", "10", "--latency-ms", "1"],
+        [
+            sys.executable,
+            "-m",
+            "deployments.cli",
+            "sandbox",
+            "up",
+            "--json",
+            "--products",
+            "20",
+            "--customers",
+            "5",
+            "--orders",
+            "10",
+            "--latency-ms",
+            "1",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
