@@ -236,3 +236,34 @@ def test_admin_mutations(fresh_sb) -> None:
     assert httpx.post(f"{admin}/woocommerce/products/touch", content=b"[").status_code == 400
     info = httpx.get(f"{admin}/woocommerce").json()
     assert info["counts"]["customers"] == len(fresh_sb.world.customers)
+
+
+def test_woocommerce_package_writes(fresh_sb, make_api) -> None:
+    api = make_api(fresh_sb)
+    created = api.post("products", {"name": "Pkg", "type": "variable", "regular_price": "3.00"})
+    assert created.status_code == 201
+    pid = created.json()["id"]
+    v = api.post(
+        f"products/{pid}/variations",
+        {"regular_price": "4.00", "attributes": [{"name": "Size", "option": "M"}]},
+    )
+    assert v.status_code == 201
+    assert [x["id"] for x in api.get(f"products/{pid}/variations").json()] == [v.json()["id"]]
+    assert api.put(f"products/{pid}", {"sale_price": "2.00"}).json()["price"] == "2.00"
+    batch = api.post("products/batch", {"update": [{"id": pid, "name": "Pkg 2"}], "delete": [999999]})
+    assert batch.json()["update"][0]["name"] == "Pkg 2"
+    assert batch.json()["delete"][0]["error"]["code"] == "woocommerce_rest_product_invalid_id"
+    assert api.delete(f"products/{pid}", params={"force": True}).status_code == 200
+    o = next(
+        o for o in fresh_sb.world.orders.values() if o.status == "completed" and o.payment_method == "stripe"
+    )
+    assert api.post(f"orders/{o.id}/refunds", {"amount": "0.50"}).status_code == 201
+    c = api.post("customers", {"email": "pkg@example.com"}).json()
+    assert api.delete(f"customers/{c['id']}", params={"force": True}).status_code == 200
+
+
+def test_woocommerce_package_signs_slashes_like_no_store_accepts(shared_sb, make_api) -> None:
+    """The PyPI client leaves `/` unescaped when signing; WooCommerce (and so the sandbox) escapes it."""
+    api = make_api(shared_sb)
+    assert api.get("products", params={"search": "a/b"}).status_code == 401
+    assert api.get("products", params={"search": "a b"}).status_code == 200
