@@ -229,6 +229,7 @@ def start_sandbox(
     port: int = 0,
     gmt_offset_hours: float = 0.0,
     webhook_timeout: float = 60.0,
+    cache_records: int = 120_000,
     world: World | None = None,
 ) -> Sandbox:
     """Build the world, start every service and return the running `Sandbox` (call `.stop()`)."""
@@ -252,6 +253,7 @@ def start_sandbox(
         kwargs: dict[str, Any] = {"faults": _faults_for(name, faults)}
         if name == "woocommerce":
             kwargs["webhook_timeout"] = webhook_timeout
+            kwargs["cache_records"] = cache_records
         built[name] = SERVICES[name](world, **kwargs)
     sb = Sandbox(world, built, tls=tls, host=host)
     sb.start(port=port)

@@ -469,6 +469,7 @@ class WooCommerceService(Service):
         faults: Faults | None = None,
         webhook_timeout: float = 60.0,
         webhook_delay_ms: float = 0.0,
+        cache_records: int = 120_000,
     ) -> None:
         super().__init__(faults=faults)
         self.world = world if world is not None else build_world()
@@ -483,7 +484,7 @@ class WooCommerceService(Service):
         self.next_webhook_id = 0
         self.webhook_timeout = webhook_timeout
         self.webhook_delay_ms = webhook_delay_ms
-        self.cache_limit = 60_000  # serialized records kept per resource (~3.6 KB each)
+        self.cache_limit = cache_records  # serialized records kept per resource (~3.6 KB each)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._http: httpx.AsyncClient | None = None
@@ -1049,6 +1050,8 @@ class WooCommerceService(Service):
         b = cache.get(rec.id)
         if b is None:
             b = php_json(self._render(kind, rec))
+            if self.cache_limit <= 0:
+                return b
             if len(cache) >= self.cache_limit:  # bounds memory on 100k-record stores
                 cache.pop(next(iter(cache)))
             cache[rec.id] = b

@@ -77,6 +77,9 @@ def up(
     webhook_timeout: Annotated[
         float, typer.Option(help="Seconds a webhook delivery may take (WooCommerce: 60).")
     ] = 60.0,
+    cache_records: Annotated[
+        int, typer.Option(help="Rendered records kept per resource (~3.6 KB each).")
+    ] = 120_000,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON line of URLs and credentials, then serve.")
     ] = False,
@@ -96,6 +99,8 @@ def up(
     for flag, value in (("--products", products), ("--customers", customers), ("--orders", orders)):
         if value < 0:
             fail(f"{flag} must be 0 or more, got {value}")
+    if cache_records < 0:
+        fail(f"--cache-records must be 0 or more, got {cache_records}")
     if not 0 <= port <= 65535 - len(names):
         fail(f"--port must be between 0 and {65535 - len(names)}, got {port}")
     try:
@@ -124,6 +129,7 @@ def up(
             port=port,
             gmt_offset_hours=gmt_offset,
             webhook_timeout=webhook_timeout,
+            cache_records=cache_records,
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port or 'a free port'} ({exc.strerror or exc}); try --port 0")
