@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
+import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ._config import (
@@ -56,6 +57,7 @@ from .errors import (
     ApiError,
     AuthFailed,
     CircuitOpen,
+    ClientError,
     Conflict,
     InvalidConfig,
     NotFound,
@@ -402,7 +404,7 @@ def decode_json(content: bytes) -> Any:
         body = body[len(UTF8_BOM) :].lstrip()
     if not body:
         raise ValueError("empty body")
-    return json.loads(body.decode("utf-8"))
+    return orjson.loads(body)  # a ValueError on bad JSON or bad UTF-8; ~3x faster than json on big pages
 
 
 def _json_default(value: Any) -> Any:
@@ -739,23 +741,40 @@ class HttpClient:
                 return idempotent or not exc.request_sent
             return False
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
+        def delay_after(exc: BaseException | None, attempt: int) -> float:
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:
                 # A 503's Retry-After is the service's guess at the outage: capped, not refused.
                 return min(float(retry_after), policy.max_retry_after)
-            return policy.backoff(state.attempt_number - 1, random.random())
+            return policy.backoff(attempt - 1, random.random())
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return delay_after(exc, state.attempt_number + 1)
+
+        def note_retry(delay: float, attempt: int, exc: BaseException | None) -> None:
+            self._stats.retries += 1
+            self._stats.backoff_seconds += delay
+            logger.info("retrying in %.2fs after attempt %d: %s", delay, attempt, exc)
 
         def before_sleep(state: RetryCallState) -> None:
             delay = state.next_action.sleep if state.next_action else 0.0
-            self._stats.retries += 1
-            self._stats.backoff_seconds += delay
             exc = state.outcome.exception() if state.outcome else None
-            logger.info("retrying in %.2fs after attempt %d: %s", delay, state.attempt_number, exc)
+            note_retry(delay, state.attempt_number + 1, exc)
+
+        # Fast path: most requests succeed at once, and building a tenacity loop per request cost
+        # about 0.8 ms of event-loop time (measured in bench/woocommerce_sync.py's profile).
+        try:
+            return await self._attempt(method, url, params, content, headers)
+        except ClientError as exc:
+            if policy.max_retries == 0 or not should_retry(exc):
+                raise
+            delay = delay_after(exc, 1)
+            note_retry(delay, 1, exc)
+            await self._sleep(delay)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.max_retries + 1),
+            stop=stop_after_attempt(policy.max_retries),
             wait=wait,
             retry=retry_if_exception(should_retry),
             sleep=self._sleep,

@@ -33,6 +33,12 @@ for _name in _GROUPS:
     app.add_typer(_module.app, name=_name)
 
 
+# Top-level commands that are not groups.
+for _name in ("demo",):
+    _module = importlib.import_module(f"deployments.commands.{_name}")
+    app.command(name=_name)(getattr(_module, _name))
+
+
 @app.command()
 def version() -> None:
     """Print the installed version of NXT Integrations and of Prefect."""

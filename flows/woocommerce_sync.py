@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
@@ -39,7 +40,7 @@ SYNC_TYPES: dict[str, tuple[str, ...]] = {
     "orders": ("orders",),
 }
 DIRECTIONS = ("pull", "push", "bidirectional")
-PARALLEL_BATCHES = 2  # batches of one listing in flight: one fetching while the one before commits
+PARALLEL_BATCHES = 3  # batches of one listing in flight: fetching while the ones before commit
 
 
 class SyncError(RuntimeError):
@@ -176,6 +177,7 @@ async def run_sync(
             if use_prefect:
                 limit_name, capacity = await ensure_rate_limit(store, block.rate_limit_rpm)
                 ctx.rate_budget = SharedRateBudget(limit_name, capacity)
+                await ctx.rate_budget.ready()
                 await progress.start()
             if direction in ("pull", "bidirectional"):
                 async with asyncio.TaskGroup() as group:
@@ -185,6 +187,8 @@ async def run_sync(
                 for resource in resources:
                     await push_resource(ctx, resource, per_page, use_prefect=use_prefect)
             await progress.finish()
+            if ctx.rate_budget is not None:
+                await ctx.rate_budget.close()
     except* (ClientError, HubConfigError, SyncError) as group_error:
         status_, error = "failed", _one_line(_first(group_error))
     except* BaseException as group_error:  # a bug or a kill: record it, then let it propagate as it is
@@ -239,14 +243,15 @@ async def push_resource(
 
 async def ensure_rate_limit(store: str, rpm: int) -> tuple[str, int]:
     """Create (or update) the Prefect global concurrency limit `woocommerce-<store>` used as the store's
-    shared rate limit: capacity one second of requests, decaying at rpm/60 slots per second."""
+    shared rate limit: it decays at rpm/60 slots per second and holds three seconds of requests (see
+    tasks/rate_budget.py for why)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.exceptions import ObjectNotFound
 
     name = f"woocommerce-{store}".lower()
     per_second = rpm / 60
-    capacity = max(1, int(per_second))
+    capacity = max(1, math.ceil(per_second * 3))
     async with get_client() as client:
         try:
             existing = await client.read_global_concurrency_limit_by_name(name)

@@ -9,11 +9,12 @@ and `*_gmt` dates without a zone suffix; both are parsed exactly here and nowher
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 
 class MalformedRecord(ValueError):
@@ -29,8 +30,7 @@ class OrderRows:
 
 def content_hash(obj: Any) -> str:
     """A stable SHA-256 of a JSON value (key order and whitespace do not matter)."""
-    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
 def parse_gmt(value: Any, field_name: str) -> datetime | None:

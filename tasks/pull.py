@@ -327,25 +327,16 @@ def is_variable(obj: Any) -> bool:
 
 
 def _tombstone_vanished_variations(conn: sa.Connection, store: str, variations: dict[int, list[Any]]) -> int:
+    """Tombstone stored variations of these parents that their fresh variation listings no longer have."""
     t = MIRROR_TABLES["products"].__table__
-    marked = 0
-    for parent_id, children in variations.items():
-        keep = [c["id"] for c in children if isinstance(c, dict) and isinstance(c.get("id"), int)]
-        gone = (
-            conn.execute(
-                sa.select(t.c.remote_id).where(
-                    t.c.store == store,
-                    t.c.parent_remote_id == parent_id,
-                    t.c.deleted_at.is_(None),
-                    t.c.remote_id.not_in(keep) if keep else sa.true(),
-                )
-            )
-            .scalars()
-            .all()
+    listed = {c["id"] for children in variations.values() for c in children if isinstance(c, dict)}
+    stored = conn.execute(
+        sa.select(t.c.remote_id).where(
+            t.c.store == store, t.c.parent_remote_id.in_(list(variations)), t.c.deleted_at.is_(None)
         )
-        if gone:
-            marked += tombstone(conn, "products", store, gone)
-    return marked
+    ).scalars()
+    gone = [rid for rid in stored if rid not in listed]
+    return tombstone(conn, "products", store, gone) if gone else 0
 
 
 def _newest(objects: Iterable[Any]) -> datetime | None:

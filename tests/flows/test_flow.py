@@ -64,7 +64,7 @@ def test_flow_run_reports_everywhere(store_name, engine, probe) -> None:  # type
     artifacts, limit = asyncio.run(prefect_side())
     progress = [a for a in artifacts if a.type == "progress" and str(a.flow_run_id) == run.flow_run_id]
     assert progress and progress[0].data == 100.0
-    assert limit.limit == 1000 and limit.slot_decay_per_second == 1000.0  # 60,000 requests a minute
+    assert limit.limit == 3000 and limit.slot_decay_per_second == 1000.0  # 60,000 a minute; 3 s of burst
 
     status = woocommerce_status(store_name, engine)
     assert status["success"] is True
