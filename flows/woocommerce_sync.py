@@ -25,7 +25,7 @@ from clients.errors import ClientError
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
 from hub.errors import HubConfigError
-from hub.sync_runs import finish_run, history, start_run, status
+from hub.sync_runs import finish_run, history, mark_crashed, running_runs, start_run, status
 from tasks.context import SyncContext, forget, register
 from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
 from tasks.push import PUSH_RESOURCES, dirty_batches, push_batch
@@ -77,6 +77,7 @@ async def woocommerce_sync(
         raise ValueError(f"batch_size must be between 1 and 100, not {batch_size}")
     block = await load_store(store)
     engine = await open_hub(hub)
+    await close_crashed_runs(engine, store)
     return await run_sync(
         block,
         engine,
@@ -239,6 +240,33 @@ async def push_resource(
     push = _caller(push_batch, use_prefect)
     for ids in batches:
         await push(ctx.key, resource, ids)
+
+
+async def close_crashed_runs(engine: Engine, store: str) -> int:
+    """Mark `crashed` the store's sync runs left `running` by a flow run that has already ended (a killed
+    process cannot close its own row), so the status endpoint does not report them as running forever."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with engine.connect() as conn:
+        running = running_runs(conn, store)
+    closed = 0
+    async with get_client() as client:
+        for run_id, flow_run_id in running:
+            if not flow_run_id:
+                continue
+            try:
+                state = (await client.read_flow_run(flow_run_id)).state
+            except ObjectNotFound:
+                state = None
+            if state is None or state.is_final():
+                ended = state.name if state else "unknown to this Prefect server"
+                with engine.begin() as conn:
+                    mark_crashed(
+                        conn, run_id, f"flow run {flow_run_id} ended ({ended}) without closing this run"
+                    )
+                closed += 1
+    return closed
 
 
 async def ensure_rate_limit(store: str, rpm: int) -> tuple[str, int]:

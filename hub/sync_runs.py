@@ -52,6 +52,27 @@ def finish_run(
     return duration_ms
 
 
+def running_runs(conn: Connection, store: str) -> list[tuple[int, str | None]]:
+    """(id, flow-run id) of the store's runs still marked running."""
+    return [
+        (int(r.id), r.flow_run_id)
+        for r in conn.execute(
+            sa.select(_runs.c.id, _runs.c.flow_run_id).where(
+                _runs.c.store == store, _runs.c.status == "running"
+            )
+        )
+    ]
+
+
+def mark_crashed(conn: Connection, run_id: int, reason: str) -> None:
+    """Close a run whose process died without closing it (killed, out of memory, machine lost)."""
+    conn.execute(
+        sa.update(_runs)
+        .where(_runs.c.id == run_id, _runs.c.status == "running")
+        .values(status="crashed", finished_at=utcnow(), error=reason)
+    )
+
+
 def quarantine(
     conn: Connection, *, store: str, resource: str, run_id: int | None, items: Sequence[tuple[Any, str, Any]]
 ) -> None:

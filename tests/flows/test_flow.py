@@ -171,3 +171,19 @@ def test_cli_sync_and_bad_block_name(store_name) -> None:  # type: ignore[no-unt
     assert missing.exit_code == 2
     assert "no WooCommerce Store block named 'no-such-store'" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_runs_left_running_by_a_dead_process_are_closed(store_name, engine) -> None:  # type: ignore[no-untyped-def]
+    first = asyncio.run(woocommerce_sync(store=store_name, sync_type="customers"))
+    with engine.begin() as conn:  # as if that run's process had been killed before closing its row
+        conn.execute(
+            sa.update(SyncRun.__table__).where(SyncRun.__table__.c.id == first["id"]).values(status="running")
+        )
+    assert woocommerce_status(store_name, engine)["data"]["syncState"]["isRunning"] is True
+
+    asyncio.run(woocommerce_sync(store=store_name, sync_type="customers"))
+
+    runs = _runs(engine)
+    assert runs[0].status == "crashed" and "without closing this run" in runs[0].error
+    assert runs[1].status == "completed"
+    assert woocommerce_status(store_name, engine)["data"]["syncState"]["isRunning"] is False

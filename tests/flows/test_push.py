@@ -4,6 +4,7 @@ each conflict strategy decides what wins when both sides changed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -53,7 +54,7 @@ def test_push_sends_edits_and_records_per_item_errors(sync, sandbox, engine, pro
     assert sandbox.call(lambda: d not in sandbox.woocommerce._store("product"))
     assert probe.requests_by_path().get("/wp-json/wc/v3/products/batch") == 1, "one batch request"
     row_a, row_c, row_d = _row(engine, a), _row(engine, c), _row(engine, d)
-    assert row_a.dirty is False and row_a.regular_price is not None and str(row_a.regular_price) == "12.34"
+    assert row_a.dirty is False and row_a.regular_price is not None and row_a.regular_price == Decimal("12.34")
     assert row_a.content_hash == probe.store()[("products", a)], "the store's answer is the new mirror"
     assert row_c.dirty is True and "status" in row_c.push_error
     assert row_d.deleted_at is not None
@@ -80,7 +81,7 @@ def test_wc_priority_takes_the_store_version(sync, sandbox, engine, block) -> No
     assert summary["counts"]["conflicts"] == 1
     assert _remote(sandbox, pid)["regular_price"] == "2.22"
     row = _row(engine, pid)
-    assert str(row.regular_price) == "2.22" and row.dirty is False
+    assert row.regular_price == Decimal("2.22") and row.dirty is False
 
 
 def test_nxt_priority_pushes_the_hub_version(sync, sandbox, engine, block) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +91,7 @@ def test_nxt_priority_pushes_the_hub_version(sync, sandbox, engine, block) -> No
     assert summary["counts"]["conflicts"] >= 1
     assert _remote(sandbox, pid)["regular_price"] == "1.11"
     row = _row(engine, pid)
-    assert str(row.regular_price) == "1.11" and row.dirty is False
+    assert row.regular_price == Decimal("1.11") and row.dirty is False
 
 
 def test_timestamp_lets_the_newer_change_win(sync, sandbox, engine, block) -> None:  # type: ignore[no-untyped-def]
@@ -123,7 +124,7 @@ def test_manual_queues_a_conflict_and_touches_neither_side(sync, sandbox, engine
     assert summary["counts"]["conflicts"] == 1
     assert _remote(sandbox, pid)["regular_price"] == "2.22"
     row = _row(engine, pid)
-    assert str(row.regular_price) == "1.11" and row.dirty is True
+    assert row.regular_price == Decimal("1.11") and row.dirty is True
     with engine.connect() as conn:
         conflicts = conn.execute(sa.select(SyncConflict.__table__)).all()
     assert len(conflicts) == 1
