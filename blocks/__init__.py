@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect.blocks.core import Block
 
-from blocks._load import BlockNotFound, load_block
+from blocks._load import BlockNotFound, aload_block, load_block
 from blocks.authorizenet import AuthorizeNetGateway
 from blocks.hub import HubDatabase
 from blocks.paypal import PayPalGateway
@@ -27,6 +27,7 @@ __all__ = [
     "ThirdPartyWebhookSecrets",
     "TwilioSMS",
     "WooCommerceStore",
+    "aload_block",
     "load_block",
 ]
 

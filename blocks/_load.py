@@ -6,7 +6,7 @@ from typing import TypeVar, cast
 
 from prefect.blocks.core import Block
 
-__all__ = ["BlockNotFound", "load_block"]
+__all__ = ["BlockNotFound", "aload_block", "load_block"]
 
 B = TypeVar("B", bound=Block)
 
@@ -23,6 +23,23 @@ class BlockNotFound(ValueError):
         )
 
 
+_MISSING = "Unable to find block document"
+
+
+async def aload_block(block_cls: type[B], name: str) -> B:
+    """`load_block` for async code (flows and tasks).
+
+    Raises:
+        BlockNotFound: no such document.
+    """
+    try:
+        return await block_cls.aload(name)
+    except ValueError as exc:
+        if _MISSING in str(exc):
+            raise BlockNotFound(block_cls, name) from None
+        raise
+
+
 def load_block(block_cls: type[B], name: str) -> B:
     """Load the block document `name` of `block_cls`.
 
@@ -32,6 +49,6 @@ def load_block(block_cls: type[B], name: str) -> B:
     try:
         return cast(B, block_cls.load(name))
     except ValueError as exc:
-        if "Unable to find block document" in str(exc):
+        if _MISSING in str(exc):
             raise BlockNotFound(block_cls, name) from None
         raise

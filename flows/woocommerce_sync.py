@@ -20,13 +20,13 @@ from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact,
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
-from blocks import BlockNotFound, HubDatabase, WooCommerceStore
+from blocks import HubDatabase, WooCommerceStore, aload_block
 from clients.errors import ClientError
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
 from hub.errors import HubConfigError
 from hub.sync_runs import finish_run, history, mark_crashed, running_runs, start_run, status
-from tasks.context import SyncContext, forget, register
+from tasks.context import SyncContext, forget, open_context
 from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
 from tasks.push import PUSH_RESOURCES, dirty_batches, push_batch
 from tasks.rate_budget import SharedRateBudget
@@ -115,24 +115,14 @@ async def woocommerce_sync_records(
 
 async def load_store(name: str) -> WooCommerceStore:
     """The WooCommerce Store block `name`, or one clear error."""
-    try:
-        return await WooCommerceStore.aload(name)
-    except ValueError as exc:
-        if "Unable to find block document" in str(exc):
-            raise BlockNotFound(WooCommerceStore, name) from None
-        raise
+    return await aload_block(WooCommerceStore, name)
 
 
 async def open_hub(name: str | None) -> Engine:
     """The hub engine: from a Hub Database block when named, else NXT_DATABASE_URL / embedded SQLite."""
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
-    try:
-        block = await HubDatabase.aload(name)
-    except ValueError as exc:
-        if "Unable to find block document" in str(exc):
-            raise BlockNotFound(HubDatabase, name) from None
-        raise
+    block = await aload_block(HubDatabase, name)
     return await asyncio.to_thread(block.client)
 
 
@@ -157,18 +147,8 @@ async def run_sync(
         )
     resources = SYNC_TYPES[sync_type]
     per_page = batch_size or block.batch_size
-    client = block.client()
-    ctx = SyncContext(
-        store=store,
-        block=block,
-        client=client,
-        engine=engine,
-        run_id=run_id,
-        strategy=block.conflict_resolution,
-        per_page=per_page,
-        pages_per_batch=max(1, block.max_concurrency),
-    )
-    register(ctx)
+    ctx = open_context(block, engine, store=store, run_id=run_id, per_page=per_page)
+    client = ctx.client
     status_ = "completed"
     error: str | None = None
     progress = _Progress(ctx, enabled=use_prefect)

@@ -5,6 +5,8 @@ plain parameters in the UI and never tries to hash or serialise a client or an e
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -34,6 +36,9 @@ class SyncContext:
     rate_budget: SharedRateBudget | None = None  # the store's Prefect rate limit, when a server runs
     counts: Counter[str] = field(default_factory=Counter)
     seen: dict[str, set[int]] = field(default_factory=dict)  # remote ids listed this run, per listing
+    # SQLite has one writer: concurrent commits would wait in SQLite's busy handler, which sleeps in
+    # steps of up to 100 ms; taking turns in-process is faster. PostgreSQL writes concurrently.
+    write_lock: threading.Lock | contextlib.nullcontext[None] = field(default_factory=threading.Lock)
     pages_done: int = 0
     pages_total: int = 0
     on_progress: Callable[[], Any] | None = None
@@ -51,9 +56,24 @@ class SyncContext:
 _CONTEXTS: dict[str, SyncContext] = {}
 
 
-def register(ctx: SyncContext) -> str:
+def open_context(
+    block: WooCommerceStore, engine: Engine, *, store: str, run_id: int, per_page: int
+) -> SyncContext:
+    """A registered context for one run, with a new client for the store (the caller enters it)."""
+    ctx = SyncContext(
+        store=store,
+        block=block,
+        client=block.client(),
+        engine=engine,
+        run_id=run_id,
+        strategy=block.conflict_resolution,
+        per_page=per_page,
+        pages_per_batch=max(1, block.max_concurrency),
+    )
+    if engine.dialect.name != "sqlite":
+        ctx.write_lock = contextlib.nullcontext()
     _CONTEXTS[ctx.key] = ctx
-    return ctx.key
+    return ctx
 
 
 def lookup(key: str) -> SyncContext:

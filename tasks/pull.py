@@ -172,7 +172,7 @@ def store_pages(ctx: SyncContext, listing: Listing, fetched: Fetched) -> dict[st
     objects = [o for page in fetched.pages for o in page.items]
     variations = fetched.variations
     counts: Counter[str] = Counter(fetched=len(objects) + sum(len(v) for v in variations.values()))
-    with ctx.engine.begin() as conn:
+    with ctx.write_lock, ctx.engine.begin() as conn:
         counts.update(write_objects(ctx, conn, listing.resource, objects, variations))
         seen = ctx.seen.setdefault(listing.name, set())
         seen.update(o["id"] for o in objects if isinstance(o, dict) and isinstance(o.get("id"), int))
@@ -282,7 +282,7 @@ async def catch_up(ctx: SyncContext, listing: Listing, expected: int) -> dict[st
         def write(
             objects: list[Any] = objects, variations: dict[int, list[Any]] = variations
         ) -> Counter[str]:
-            with ctx.engine.begin() as conn:
+            with ctx.write_lock, ctx.engine.begin() as conn:
                 return write_objects(ctx, conn, listing.resource, objects, variations)
 
         counts.update(await asyncio.to_thread(write))

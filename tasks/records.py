@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from clients.errors import NotFound
 from hub.sync_runs import finish_run, start_run
 from hub.upserts import tombstone
-from tasks.context import SyncContext, forget, lookup, register
+from tasks.context import forget, lookup, open_context
 from tasks.log import run_logger
 from tasks.pull import acquire_rate, all_variations, is_variable, retry_transient, write_objects
 
@@ -77,17 +77,8 @@ async def sync_records(
         run_id = start_run(
             conn, store=store, sync_type=f"records:{resource}", direction="pull", flow_run_id=None
         )
-    client = block.client()
-    ctx = SyncContext(
-        store=store,
-        block=block,
-        client=client,
-        engine=engine,
-        run_id=run_id,
-        strategy=block.conflict_resolution,
-        per_page=100,
-    )
-    register(ctx)
+    ctx = open_context(block, engine, store=store, run_id=run_id, per_page=100)
+    client = ctx.client
     status, error = "completed", None
     try:
         async with client:
