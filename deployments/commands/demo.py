@@ -65,8 +65,9 @@ def demo(
         except SyncError as exc:
             fail(str(exc))
     typer.echo(
-        "done. Query the hub (tables products, customers, orders, sync_runs, dashboard_metrics) or run "
-        "`uv run prefect server start` and `nxt demo` again to watch the runs in the Prefect UI."
+        "done. Query the hub (tables products, customers, orders, sync_runs, dashboard_metrics). To watch "
+        "the runs in the Prefect UI: `uv run prefect server start`, then "
+        "`PREFECT_API_URL=http://127.0.0.1:4200/api uv run nxt demo` and open http://127.0.0.1:4200"
     )
 
 
