@@ -81,4 +81,5 @@ def lookup(key: str) -> SyncContext:
 
 
 def forget(key: str) -> None:
+    """Drop a run's context."""
     _CONTEXTS.pop(key, None)

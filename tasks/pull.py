@@ -24,12 +24,9 @@ from prefect.cache_policies import NO_CACHE
 
 from clients.errors import RateLimited, ServerError, TransportFailure
 from hub import cursors
-from hub.edits import settle
+from hub.batches import BatchTarget, commit_batch, write_records
 from hub.models import MIRROR_TABLES
-from hub.records import MalformedRecord, order_rows, parse_gmt, product_row
-from hub.records import customer_row as _customer_row
-from hub.sync_runs import quarantine
-from hub.upserts import replace_order_children, tombstone, tombstone_missing, upsert_mirror
+from hub.upserts import tombstone_missing
 from tasks.context import SyncContext, lookup
 from tasks.log import run_logger
 
@@ -150,100 +147,53 @@ async def fetch_pages(ctx: SyncContext, listing: Listing, pages: Sequence[int]) 
 
 
 async def commit_in_turn(
-    ctx: SyncContext, listing: Listing, pages: Sequence[int], fetched: list[Any]
+    ctx: SyncContext, listing: Listing, pages: Sequence[int], fetched: Fetched
 ) -> dict[str, int]:
     """Wait until every earlier batch of `listing` committed, then commit this one and pass the turn on."""
     cond = ctx.condition(listing.name)
     async with cond:
         await cond.wait_for(lambda: ctx._turns.get(listing.name, pages[0]) >= pages[0])
+    first = fetched.pages[0]
     counts = await asyncio.to_thread(store_pages, ctx, listing, fetched)
+    ctx.seen.setdefault(listing.name, set()).update(
+        o["id"]
+        for page in fetched.pages
+        for o in page.items
+        if isinstance(o, dict) and isinstance(o.get("id"), int)
+    )
+    ctx.counts.update(counts)
     async with cond:
         ctx._turns[listing.name] = pages[-1] + 1
         cond.notify_all()
     ctx.pages_done += len(pages)
     if ctx.on_progress:
         ctx.on_progress()
-    first = fetched.pages[0]
     return {**counts, "total": first.total, "total_pages": first.total_pages}
 
 
 def store_pages(ctx: SyncContext, listing: Listing, fetched: Fetched) -> dict[str, int]:
-    """Map, upsert, settle conflicts, quarantine and advance the cursor, all in one transaction."""
-    objects = [o for page in fetched.pages for o in page.items]
-    variations = fetched.variations
-    counts: Counter[str] = Counter(fetched=len(objects) + sum(len(v) for v in variations.values()))
-    with ctx.write_lock, ctx.engine.begin() as conn:
-        counts.update(write_objects(ctx, conn, listing.resource, objects, variations))
-        seen = ctx.seen.setdefault(listing.name, set())
-        seen.update(o["id"] for o in objects if isinstance(o, dict) and isinstance(o.get("id"), int))
-        if listing.incremental:
-            newest = _newest(objects)
-            if newest is not None:
-                cursors.advance(conn, ctx.store, listing.name, modified_after=newest)
-        else:
-            last = fetched.pages[-1]
-            done = last.page >= last.total_pages
-            cursors.advance(
-                conn,
-                ctx.store,
-                listing.name,
-                modified_after=None,
-                state={"next_page": 1 if done else last.page + 1, "complete": done},
-            )
-    ctx.counts.update(counts)
-    return dict(counts)
+    """Commit a batch in this process: records, conflicts, quarantine and the cursor in one transaction."""
+    last = fetched.pages[-1]
+    with ctx.write_lock:
+        return commit_batch(
+            ctx.engine,
+            _target(ctx, listing),
+            [o for page in fetched.pages for o in page.items],
+            fetched.variations,
+            last_page=last.page,
+            total_pages=last.total_pages,
+        )
 
 
-def write_objects(
-    ctx: SyncContext,
-    conn: sa.Connection,
-    resource: str,
-    objects: Sequence[Any],
-    variations: dict[int, list[Any]] | None = None,
-) -> Counter[str]:
-    """Upsert remote objects of one resource (and product variations) in the caller's transaction."""
-    counts: Counter[str] = Counter()
-    rows: list[dict[str, Any]] = []
-    by_id: dict[int, Any] = {}
-    items: list[dict[str, Any]] = []
-    refunds: list[dict[str, Any]] = []
-    bad: list[tuple[Any, str, Any]] = []
-    for obj in objects:
-        try:
-            if resource == "orders":
-                parsed = order_rows(obj)
-                rows.append(parsed.order)
-                items += parsed.line_items
-                refunds += parsed.refunds
-            elif resource == "products":
-                rows.append(product_row(obj))
-            else:
-                rows.append(_customer_row(obj))
-            by_id[rows[-1]["remote_id"]] = obj
-        except MalformedRecord as exc:
-            bad.append((obj.get("id") if isinstance(obj, dict) else None, str(exc), obj))
-    for parent_id, children in (variations or {}).items():
-        for obj in children:
-            try:
-                rows.append(product_row(obj, parent_id=parent_id))
-                by_id[rows[-1]["remote_id"]] = obj
-            except MalformedRecord as exc:
-                bad.append((obj.get("id") if isinstance(obj, dict) else None, f"variation: {exc}", obj))
-    result = upsert_mirror(conn, resource, ctx.store, rows)
-    if resource == "orders":
-        replace_order_children(conn, ctx.store, result.written, items, refunds)
-    if variations:
-        counts["tombstoned"] += _tombstone_vanished_variations(conn, ctx.store, variations)
-    if result.skipped_dirty:
-        settled = settle(conn, resource, ctx.store, ctx.strategy, {i: by_id[i] for i in result.skipped_dirty})
-        counts["conflicts"] += sum(settled.values())
-        counts["conflicts_manual"] += settled["manual"]
-    if bad:
-        quarantine(conn, store=ctx.store, resource=resource, run_id=ctx.run_id, items=bad)
-    counts.update(
-        inserted=result.inserted, updated=result.updated, unchanged=result.unchanged, quarantined=len(bad)
+def _target(ctx: SyncContext, listing: Listing) -> BatchTarget:
+    return BatchTarget(
+        store=ctx.store,
+        resource=listing.resource,
+        listing=listing.name,
+        incremental=listing.incremental,
+        strategy=ctx.strategy,
+        run_id=ctx.run_id,
     )
-    return counts
 
 
 async def catch_up(ctx: SyncContext, listing: Listing, expected: int) -> dict[str, int]:
@@ -283,7 +233,7 @@ async def catch_up(ctx: SyncContext, listing: Listing, expected: int) -> dict[st
             objects: list[Any] = objects, variations: dict[int, list[Any]] = variations
         ) -> Counter[str]:
             with ctx.write_lock, ctx.engine.begin() as conn:
-                return write_objects(ctx, conn, listing.resource, objects, variations)
+                return write_records(conn, _target(ctx, listing), objects, variations)
 
         counts.update(await asyncio.to_thread(write))
         seen.update(chunk)
@@ -324,35 +274,6 @@ async def all_variations(ctx: SyncContext, parent_id: int) -> list[Any]:
 
 def is_variable(obj: Any) -> bool:
     return isinstance(obj, dict) and obj.get("type") == "variable" and isinstance(obj.get("id"), int)
-
-
-def _tombstone_vanished_variations(conn: sa.Connection, store: str, variations: dict[int, list[Any]]) -> int:
-    """Tombstone stored variations of these parents that their fresh variation listings no longer have."""
-    t = MIRROR_TABLES["products"].__table__
-    listed = {c["id"] for children in variations.values() for c in children if isinstance(c, dict)}
-    stored = conn.execute(
-        sa.select(t.c.remote_id).where(
-            t.c.store == store, t.c.parent_remote_id.in_(list(variations)), t.c.deleted_at.is_(None)
-        )
-    ).scalars()
-    gone = [rid for rid in stored if rid not in listed]
-    return tombstone(conn, "products", store, gone) if gone else 0
-
-
-def _newest(objects: Iterable[Any]) -> datetime | None:
-    newest = None
-    for obj in objects:
-        try:
-            modified = (
-                parse_gmt(obj.get("date_modified_gmt"), "date_modified_gmt")
-                if isinstance(obj, dict)
-                else None
-            )
-        except MalformedRecord:
-            continue
-        if modified is not None and (newest is None or modified > newest):
-            newest = modified
-    return newest
 
 
 def _wc_time(value: datetime) -> str:

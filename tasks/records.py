@@ -16,11 +16,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from clients.errors import NotFound
+from hub.batches import BatchTarget, write_records
 from hub.sync_runs import finish_run, start_run
 from hub.upserts import tombstone
 from tasks.context import forget, lookup, open_context
 from tasks.log import run_logger
-from tasks.pull import acquire_rate, all_variations, is_variable, retry_transient, write_objects
+from tasks.pull import acquire_rate, all_variations, is_variable, retry_transient
 
 
 @task(
@@ -57,7 +58,8 @@ async def pull_records(ctx_key: str, resource: str, ids: list[int]) -> dict[str,
 
     def write() -> Counter[str]:
         with ctx.engine.begin() as conn:
-            counts = write_objects(ctx, conn, resource, list(found.values()), variations)
+            target = BatchTarget(ctx.store, resource, resource, True, ctx.strategy, ctx.run_id)
+            counts = write_records(conn, target, list(found.values()), variations)
             counts["tombstoned"] += tombstone(conn, resource, ctx.store, gone)
             counts["fetched"] += len(found) + sum(len(v) for v in variations.values())
             return counts
