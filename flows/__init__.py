@@ -1,17 +1,7 @@
-"""Prefect flows: what runs. The public Python API of NXT Integrations."""
+"""Prefect flows: what runs. The public Python API of NXT Integrations.
 
-from __future__ import annotations
-
-from flows.woocommerce_sync import (
-    woocommerce_status,
-    woocommerce_sync,
-    woocommerce_sync_history,
-    woocommerce_sync_records,
-)
-
-__all__ = [
-    "woocommerce_status",
-    "woocommerce_sync",
-    "woocommerce_sync_history",
-    "woocommerce_sync_records",
-]
+Import flows from their modules (`from flows.woocommerce_sync import woocommerce_sync`). They are not
+re-exported here on purpose: a package attribute named like its module (`woocommerce_sync`) would shadow
+the module, so `import flows.woocommerce_sync` and `mock.patch("flows.woocommerce_sync.…")` would reach
+the flow object instead of the module.
+"""

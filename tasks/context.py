@@ -68,7 +68,8 @@ def open_context(
         run_id=run_id,
         strategy=block.conflict_resolution,
         per_page=per_page,
-        pages_per_batch=max(1, block.max_concurrency),
+        # Two rounds of requests per task: half the task runs of one round, for the same pipelining.
+        pages_per_batch=2 * max(1, block.max_concurrency),
     )
     if engine.dialect.name != "sqlite":
         ctx.write_lock = contextlib.nullcontext()
