@@ -39,6 +39,7 @@ from sandbox._framework import Faults, Service, admin_json, read_json
 from sandbox.world import (
     CATEGORIES,
     GATEWAYS,
+    ORDER_STATUSES,
     Customer,
     LineItem,
     Order,
@@ -1538,19 +1539,7 @@ class WooCommerceService(Service):
 
     def h_system_status(self, req: _Req) -> Response:
         w = self.world
-        counts = {
-            k: 0
-            for k in (
-                "pending",
-                "processing",
-                "on-hold",
-                "completed",
-                "cancelled",
-                "refunded",
-                "failed",
-                "trash",
-            )
-        }
+        counts = dict.fromkeys(ORDER_STATUSES, 0)
         for o in w.orders.values():
             counts[o.status] = counts.get(o.status, 0) + 1
         data = {
