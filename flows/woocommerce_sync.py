@@ -198,6 +198,14 @@ async def pull_resource(ctx: SyncContext, resource: str, *, force: bool, use_pre
         batch = _caller(pull_page_batch, use_prefect)
         ctx.pages_total += 1
         first = await batch(ctx.key, listing, [start])
+        if first["total_pages"] < 0:
+            # No X-WP-TotalPages (a proxy stripped it): read on, one page at a time, until a short page.
+            page, items = start, first["last_page_items"]
+            while items >= ctx.per_page:
+                page += 1
+                ctx.pages_total += 1
+                items = (await batch(ctx.key, listing, [page]))["last_page_items"]
+            continue  # without a total, completeness cannot be checked: no catch-up, no tombstones
         remaining = list(range(start + 1, first["total_pages"] + 1))
         ctx.pages_total += len(remaining)
         groups = [

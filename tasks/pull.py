@@ -114,7 +114,11 @@ async def pull_page_batch(ctx_key: str, listing: Listing, pages: list[int]) -> d
         listing.name,
         pages[0],
         pages[-1],
-        ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if k not in ("total", "total_pages")),
+        ", ".join(
+            f"{k}={v}"
+            for k, v in sorted(counts.items())
+            if k not in ("total", "total_pages", "last_page_items")
+        ),
     )
     return counts
 
@@ -168,7 +172,8 @@ async def commit_in_turn(
     ctx.pages_done += len(pages)
     if ctx.on_progress:
         ctx.on_progress()
-    return {**counts, "total": first.total, "total_pages": first.total_pages}
+    last_items = len(fetched.pages[-1].items)
+    return {**counts, "total": first.total, "total_pages": first.total_pages, "last_page_items": last_items}
 
 
 def store_pages(ctx: SyncContext, listing: Listing, fetched: Fetched) -> dict[str, int]:

@@ -205,3 +205,12 @@ def test_cursor_is_aware_utc(sync, engine) -> None:  # type: ignore[no-untyped-d
     with engine.connect() as conn:
         cursor = cursors.read(conn, "test", "orders").modified_after
     assert cursor is not None and cursor.tzinfo is not None and cursor <= datetime.now(UTC)
+
+
+def test_pages_are_read_to_the_end_when_a_proxy_strips_the_totals(sync, probe, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import clients.woocommerce._client as woo_client
+
+    monkeypatch.setattr(woo_client, "read_totals", lambda headers: (-1, -1))
+    summary = sync()
+    assert summary["status"] == OK
+    probe.assert_hub_equals_store()
