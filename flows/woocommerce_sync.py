@@ -334,11 +334,14 @@ class _Progress:
 
     async def _update(self) -> None:
         done, total = self.ctx.pages_done, max(self.ctx.pages_total, 1)
-        await aupdate_progress_artifact(self.artifact_id, min(99.0, 100.0 * done / total))
+        try:
+            await aupdate_progress_artifact(self.artifact_id, min(99.0, 100.0 * done / total))
+        except Exception as exc:  # a progress bar is not worth failing the sync for; say so and go on
+            get_run_logger().warning("progress artifact not updated: %s", exc)
 
     async def finish(self) -> None:
         if self.pending:
-            await asyncio.gather(*self.pending, return_exceptions=True)
+            await asyncio.gather(*self.pending)
         if self.artifact_id is not None:
             await aupdate_progress_artifact(self.artifact_id, 100.0)
 
