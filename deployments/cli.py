@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 from importlib.metadata import version as _dist_version
 
 import typer
+
+# The temporary Prefect server that commands start when no PREFECT_API_URL is set would otherwise log a
+# "Failed to send telemetry" error on every start on machines without internet. An explicit setting wins.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
     name="nxt",
