@@ -22,17 +22,7 @@ def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head", url: UrlOption = None
 ) -> None:
     """Migrate the hub up to REVISION (default: the newest)."""
-    from hub import migrate
-    from hub.db import create_hub_engine, safe_url
-
-    try:
-        engine = create_hub_engine(url, migrate=False)
-        before = migrate.current_revision(engine)
-        migrate.upgrade(engine, revision)
-        after = migrate.current_revision(engine)
-    except HubConfigError as exc:
-        fail(str(exc))
-    typer.echo(f"hub {safe_url(engine.url)}: {before or 'empty'} -> {after}")
+    _migrate("upgrade", revision, url)
 
 
 @app.command()
@@ -43,13 +33,17 @@ def downgrade(
     url: UrlOption = None,
 ) -> None:
     """Migrate the hub down to REVISION."""
+    _migrate("downgrade", revision, url)
+
+
+def _migrate(direction: str, revision: str, url: str | None) -> None:
     from hub import migrate
     from hub.db import create_hub_engine, safe_url
 
     try:
         engine = create_hub_engine(url, migrate=False)
         before = migrate.current_revision(engine)
-        migrate.downgrade(engine, revision)
+        getattr(migrate, direction)(engine, revision)
         after = migrate.current_revision(engine)
     except HubConfigError as exc:
         fail(str(exc))
