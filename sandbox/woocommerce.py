@@ -554,6 +554,18 @@ class WooCommerceService(Service):
     def _api(self, path: str) -> str:
         return f"{self.base_url}{API_PREFIX}{path}"
 
+    def _item_links(self, collection: str, rec_id: int) -> dict[str, Any]:
+        """`_links` of a top-level record, as WooCommerce 9 sends them (self with allowed methods)."""
+        return {
+            "self": [
+                {
+                    "href": self._api(f"/{collection}/{rec_id}"),
+                    "targetHints": {"allow": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+                }
+            ],
+            "collection": [{"href": self._api(f"/{collection}")}],
+        }
+
     def render_product(self, p: Product) -> dict[str, Any]:
         base = self.base_url
         r = random.Random(self.seed * 1_000_003 + p.id)
@@ -716,15 +728,7 @@ class WooCommerceService(Service):
                 "variations": list(p.variation_ids),
                 "price_html": price_html,
                 "has_options": p.type == "variable",
-                "_links": {
-                    "self": [
-                        {
-                            "href": self._api(f"/products/{p.id}"),
-                            "targetHints": {"allow": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                        }
-                    ],
-                    "collection": [{"href": self._api("/products")}],
-                },
+                "_links": self._item_links("products", p.id),
             }
         )
         return out
@@ -816,15 +820,7 @@ class WooCommerceService(Service):
             }
         )
         out.update(extra)
-        out["_links"] = {
-            "self": [
-                {
-                    "href": self._api(f"/customers/{c.id}"),
-                    "targetHints": {"allow": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                }
-            ],
-            "collection": [{"href": self._api("/customers")}],
-        }
+        out["_links"] = self._item_links("customers", c.id)
         return out
 
     def render_order(self, o: Order) -> dict[str, Any]:
@@ -978,15 +974,7 @@ class WooCommerceService(Service):
             }
         )
         out.update(extra)
-        links: dict[str, Any] = {
-            "self": [
-                {
-                    "href": self._api(f"/orders/{o.id}"),
-                    "targetHints": {"allow": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                }
-            ],
-            "collection": [{"href": self._api("/orders")}],
-        }
+        links = self._item_links("orders", o.id)
         if o.customer_id:
             links["customer"] = [{"href": self._api(f"/customers/{o.customer_id}")}]
         out["_links"] = links
