@@ -1,18 +1,24 @@
-"""The WooCommerce sync flow: the store's products, customers and orders kept in step with the hub.
+"""The WooCommerce sync flows: the store's products, customers and orders kept in step with the hub.
 
-Pull is incremental by default (see `tasks.pull`), push sends hub-side edits back (see `tasks.push`), and
-`bidirectional` does both, pull first so the push compares against the freshest store versions.
-Every run leaves a `sync_runs` row, `dashboard_metrics` and `dashboard_events` rows (the old service's
-analytics tables), a progress artifact that moves while it runs, and a summary table artifact.
+`woocommerce-sync` pulls incrementally by default (see `tasks.pull`), pushes hub-side edits back (see
+`tasks.push`), or both (`bidirectional`: pull first, so the push compares against the freshest store
+versions). `woocommerce-sync-records` re-reads the records a webhook names.
+
+Every run, however it was started (deployment, Python, `nxt`), is named `woocommerce-sync/<store>/<type>`,
+tagged with its store and type, leaves a `sync_runs` row, `dashboard_metrics` and `dashboard_events` rows
+(the old service's analytics tables), a progress artifact while it works and a summary table when done, and
+emits `nxt.woocommerce.sync.completed|failed` about the resource `nxt.woocommerce.store.<store>`. A run
+that crashes or is cancelled closes its `sync_runs` row from a state hook.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger
@@ -21,18 +27,28 @@ from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
 from blocks import HubDatabase, WooCommerceStore, aload_block
-from clients.errors import ClientError
+from flows._runs import capture_client_logs, emit_finished, label_run
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
-from hub.errors import HubConfigError
-from hub.sync_runs import finish_run, history, mark_crashed, running_runs, start_run, status
+from hub.sync_runs import (
+    close_flow_run_runs,
+    finish_run,
+    history,
+    mark_crashed,
+    running_runs,
+    start_run,
+    status,
+)
 from tasks.context import SyncContext, forget, open_context
+from tasks.policy import EXPECTED_FAILURES
 from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
 from tasks.push import PUSH_RESOURCES, dirty_batches, push_batch
 from tasks.rate_budget import SharedRateBudget
+from tasks.records import pull_records
 
 SyncType = Literal["full", "products", "customers", "orders"]
 Direction = Literal["pull", "push", "bidirectional"]
+Resource = Literal["products", "customers", "orders"]
 SYNC_TYPES: dict[str, tuple[str, ...]] = {
     "full": ("products", "customers", "orders"),
     "products": ("products",),
@@ -41,13 +57,45 @@ SYNC_TYPES: dict[str, tuple[str, ...]] = {
 }
 DIRECTIONS = ("pull", "push", "bidirectional")
 PARALLEL_BATCHES = 3  # batches of one listing in flight: fetching while the ones before commit
+FLOW_TIMEOUT_S = 6 * 3600  # a full pull of a very large store; a run hung past this is failed
+COUNT_KEYS = (
+    "fetched",
+    "inserted",
+    "updated",
+    "unchanged",
+    "tombstoned",
+    "pushed",
+    "conflicts",
+    "errors",
+    "quarantined",
+)
 
 
 class SyncError(RuntimeError):
     """A sync run that could not complete; the message is the one line recorded in the sync-run row."""
 
 
-@flow(name="woocommerce-sync")
+async def _close_interrupted_run(flow: Any, run: Any, state: Any) -> None:
+    """State hook (crashed, cancelled): close this flow run's `sync_runs` rows instead of leaving them
+    `running` until the next run notices."""
+    hub = (run.parameters or {}).get("hub")
+    engine = await open_hub(hub)
+    reason = f"flow run {run.id} {state.name.lower()}: {state.message or 'no message'}"
+    with engine.begin() as conn:
+        close_flow_run_runs(conn, str(run.id), reason)
+
+
+def _flow(name: str, run_name: str) -> Callable[[Callable[..., Any]], Any]:
+    return flow(
+        name=name,
+        flow_run_name=run_name,
+        timeout_seconds=FLOW_TIMEOUT_S,
+        on_crashed=[_close_interrupted_run],
+        on_cancellation=[_close_interrupted_run],
+    )
+
+
+@_flow("woocommerce-sync", "woocommerce-sync/{store}/{sync_type}")
 async def woocommerce_sync(
     sync_type: SyncType = "full",
     direction: Direction = "pull",
@@ -75,6 +123,8 @@ async def woocommerce_sync(
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     if batch_size is not None and not 1 <= batch_size <= 100:
         raise ValueError(f"batch_size must be between 1 and 100, not {batch_size}")
+    await label_run([f"store:{store}", f"sync:{sync_type}", f"direction:{direction}"])
+    capture_client_logs()
     block = await load_store(store)
     engine = await open_hub(hub)
     await close_crashed_runs(engine, store)
@@ -91,26 +141,47 @@ async def woocommerce_sync(
     )
 
 
-@flow(name="woocommerce-sync-records")
+@_flow("woocommerce-sync-records", "woocommerce-sync-records/{store}/{resource}")
 async def woocommerce_sync_records(
-    resource: Literal["products", "customers", "orders"],
+    resource: Resource,
     ids: list[int],
     store: str = "default",
     hub: str | None = None,
 ) -> dict[str, Any]:
-    """Re-read specific records (e.g. named by webhooks) and upsert them into the hub.
+    """Re-read specific records (named by webhooks) and upsert them into the hub.
 
-    Ids the store no longer has are tombstoned.
+    Args:
+        resource: `products` (variations included), `customers` or `orders`.
+        ids: The records' WooCommerce ids; ids the store no longer has are tombstoned.
+        store: Name of the WooCommerce Store block.
+        hub: Name of a Hub Database block; defaults to NXT_DATABASE_URL, then the embedded SQLite hub.
+
+    Returns:
+        The run's summary: id, status, counts and duration.
     """
     if resource not in PUSH_RESOURCES:
         raise ValueError(f"resource must be one of {', '.join(PUSH_RESOURCES)}, not {resource!r}")
-    if not ids or any(not isinstance(i, int) or i <= 0 for i in ids):
+    if not ids or any(isinstance(i, bool) or not isinstance(i, int) or i <= 0 for i in ids):
         raise ValueError("ids must be a non-empty list of positive integers")
+    await label_run([f"store:{store}", "sync:records", f"resource:{resource}"])
+    capture_client_logs()
     block = await load_store(store)
     engine = await open_hub(hub)
-    from tasks.records import sync_records
-
-    return await sync_records(block, engine, store=store, resource=resource, ids=list(dict.fromkeys(ids)))
+    unique = list(dict.fromkeys(ids))
+    async with _session(
+        block,
+        engine,
+        store=store,
+        sync_type=f"records:{resource}",
+        direction="pull",
+        per_page=100,
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        use_prefect=True,
+    ) as session:
+        session.ctx.expect_pages(resource, 1)
+        await pull_records(session.ctx.key, resource, unique)
+        session.ctx.pages_committed(resource, 1)
+    return session.summary
 
 
 async def load_store(name: str) -> WooCommerceStore:
@@ -124,6 +195,72 @@ async def open_hub(name: str | None) -> Engine:
         return await asyncio.to_thread(create_hub_engine)
     block = await aload_block(HubDatabase, name)
     return await asyncio.to_thread(block.client)
+
+
+class _Session:
+    """One sync run's bookkeeping: its `sync_runs` row, context, client, rate budget, progress and report."""
+
+    def __init__(self, ctx: SyncContext, started: float, sync_type: str, direction: str) -> None:
+        self.ctx = ctx
+        self.started = started
+        self.sync_type = sync_type
+        self.direction = direction
+        self.summary: dict[str, Any] = {}
+
+
+@contextlib.asynccontextmanager
+async def _session(
+    block: WooCommerceStore,
+    engine: Engine,
+    *,
+    store: str,
+    sync_type: str,
+    direction: str,
+    per_page: int,
+    flow_run_id: str | None,
+    use_prefect: bool,
+) -> AsyncIterator[_Session]:
+    """Open a sync run; on exit close it everywhere (row, metrics, events, artifacts, Prefect event).
+
+    Expected failures (the store, the hub, the configuration) end as `SyncError` with one line; anything
+    else is recorded and re-raised as it is.
+    """
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        run_id = start_run(
+            conn, store=store, sync_type=sync_type, direction=direction, flow_run_id=flow_run_id
+        )
+    ctx = open_context(block, engine, store=store, run_id=run_id, per_page=per_page)
+    session = _Session(ctx, started, sync_type, direction)
+    progress = _Progress(ctx, enabled=use_prefect)
+    status_, error = "completed", None
+    unexpected: BaseException | None = None
+    try:
+        async with ctx.client:
+            if use_prefect:
+                ctx.rate_budget = await SharedRateBudget.open(ctx.client.base_url, block.rate_limit_rpm)
+            try:
+                await ctx.client.check()
+                await progress.start()
+                yield session
+                await progress.finish()
+            finally:
+                if ctx.rate_budget is not None:
+                    await ctx.rate_budget.close()
+    except* (*EXPECTED_FAILURES, SyncError) as group:
+        status_, error = "failed", _one_line(_first(group))
+    except* BaseException as group:  # a bug or a kill: record it, then let it propagate as it is
+        status_, error = "failed", _one_line(_first(group))
+        unexpected = _first(group)
+    finally:
+        forget(ctx.key)
+    session.summary = _finish(engine, ctx, run_id, status_, error, started, sync_type, direction)
+    if use_prefect:
+        await _report(session.summary)
+    if unexpected is not None:
+        raise unexpected
+    if status_ != "completed":
+        raise SyncError(error)
 
 
 async def run_sync(
@@ -140,52 +277,27 @@ async def run_sync(
 ) -> dict[str, Any]:
     """The sync itself. `use_prefect=False` runs the same work without Prefect tasks or artifacts, which
     is how bench/woocommerce_sync.py measures Prefect's own overhead."""
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        run_id = start_run(
-            conn, store=store, sync_type=sync_type, direction=direction, flow_run_id=flow_run_id
-        )
     resources = SYNC_TYPES[sync_type]
     per_page = batch_size or block.batch_size
-    ctx = open_context(block, engine, store=store, run_id=run_id, per_page=per_page)
-    client = ctx.client
-    status_ = "completed"
-    error: str | None = None
-    progress = _Progress(ctx, enabled=use_prefect)
-    try:
-        async with client:
-            await client.check()
-            if use_prefect:
-                limit_name, capacity = await ensure_rate_limit(store, block.rate_limit_rpm)
-                ctx.rate_budget = SharedRateBudget(limit_name, capacity)
-                await ctx.rate_budget.ready()
-                await progress.start()
-            if direction in ("pull", "bidirectional"):
-                async with asyncio.TaskGroup() as group:
-                    for resource in resources:
-                        group.create_task(pull_resource(ctx, resource, force=force, use_prefect=use_prefect))
-            if direction in ("push", "bidirectional"):
+    async with _session(
+        block,
+        engine,
+        store=store,
+        sync_type=sync_type,
+        direction=direction,
+        per_page=per_page,
+        flow_run_id=flow_run_id,
+        use_prefect=use_prefect,
+    ) as session:
+        ctx = session.ctx
+        if direction in ("pull", "bidirectional"):
+            async with asyncio.TaskGroup() as group:
                 for resource in resources:
-                    await push_resource(ctx, resource, per_page, use_prefect=use_prefect)
-            await progress.finish()
-            if ctx.rate_budget is not None:
-                await ctx.rate_budget.close()
-    except* (ClientError, HubConfigError, SyncError) as group_error:
-        status_, error = "failed", _one_line(_first(group_error))
-    except* BaseException as group_error:  # a bug or a kill: record it, then let it propagate as it is
-        status_, error = "failed", _one_line(_first(group_error))
-        _finish(engine, ctx, run_id, status_, error, started, sync_type, direction)
-        forget(ctx.key)
-        raise _first(group_error) from None
-    summary = _finish(engine, ctx, run_id, status_, error, started, sync_type, direction)
-    forget(ctx.key)
-    if use_prefect:
-        await _summary_artifact(summary)
-        log = get_run_logger()
-        log.info("sync %s %s: %s", sync_type, status_, summary["counts"])
-    if status_ != "completed":
-        raise SyncError(error)
-    return summary
+                    group.create_task(pull_resource(ctx, resource, force=force, use_prefect=use_prefect))
+        if direction in ("push", "bidirectional"):
+            for resource in resources:
+                await push_resource(ctx, resource, per_page, use_prefect=use_prefect)
+    return session.summary
 
 
 async def pull_resource(ctx: SyncContext, resource: str, *, force: bool, use_prefect: bool = True) -> None:
@@ -196,18 +308,18 @@ async def pull_resource(ctx: SyncContext, resource: str, *, force: bool, use_pre
     for listing in wanted:
         start = first_page_of(ctx, listing, force=force)
         batch = _caller(pull_page_batch, use_prefect)
-        ctx.pages_total += 1
+        ctx.expect_pages(resource, 1)
         first = await batch(ctx.key, listing, [start])
         if first["total_pages"] < 0:
             # No X-WP-TotalPages (a proxy stripped it): read on, one page at a time, until a short page.
             page, items = start, first["last_page_items"]
             while items >= ctx.per_page:
                 page += 1
-                ctx.pages_total += 1
+                ctx.expect_pages(resource, 1)
                 items = (await batch(ctx.key, listing, [page]))["last_page_items"]
             continue  # without a total, completeness cannot be checked: no catch-up, no tombstones
         remaining = list(range(start + 1, first["total_pages"] + 1))
-        ctx.pages_total += len(remaining)
+        ctx.expect_pages(resource, len(remaining))
         groups = [
             remaining[i : i + ctx.pages_per_batch] for i in range(0, len(remaining), ctx.pages_per_batch)
         ]
@@ -226,13 +338,16 @@ async def push_resource(
     """Push the hub's edits of one resource, one batch task per endpoint batch."""
     batches = await asyncio.to_thread(dirty_batches, ctx, resource, batch_size)
     push = _caller(push_batch, use_prefect)
+    ctx.expect_pages(f"push {resource}", len(batches))
     for ids in batches:
         await push(ctx.key, resource, ids)
+        ctx.pages_committed(f"push {resource}", 1)
 
 
 async def close_crashed_runs(engine: Engine, store: str) -> int:
     """Mark `crashed` the store's sync runs left `running` by a flow run that has already ended (a killed
-    process cannot close its own row), so the status endpoint does not report them as running forever."""
+    process cannot close its own row, and its hooks may not have run), so the status endpoint does not
+    report them as running forever."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
@@ -244,7 +359,7 @@ async def close_crashed_runs(engine: Engine, store: str) -> int:
             if not flow_run_id:
                 continue
             try:
-                state = (await client.read_flow_run(flow_run_id)).state
+                state = (await client.read_flow_run(uuid.UUID(flow_run_id))).state
             except ObjectNotFound:
                 state = None
             if state is None or state.is_final():
@@ -257,32 +372,6 @@ async def close_crashed_runs(engine: Engine, store: str) -> int:
     return closed
 
 
-async def ensure_rate_limit(store: str, rpm: int) -> tuple[str, int]:
-    """Create (or update) the Prefect global concurrency limit `woocommerce-<store>` used as the store's
-    shared rate limit: it decays at rpm/60 slots per second and holds three seconds of requests (see
-    tasks/rate_budget.py for why)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
-    from prefect.exceptions import ObjectNotFound
-
-    name = f"woocommerce-{store}".lower()
-    per_second = rpm / 60
-    capacity = max(1, math.ceil(per_second * 3))
-    async with get_client() as client:
-        try:
-            existing = await client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            await client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=name, limit=capacity, slot_decay_per_second=per_second)
-            )
-            return name, capacity
-        if existing.limit != capacity or existing.slot_decay_per_second != per_second:
-            await client.update_global_concurrency_limit(
-                name, GlobalConcurrencyLimitUpdate(limit=capacity, slot_decay_per_second=per_second)
-            )
-    return name, capacity
-
-
 def woocommerce_status(store: str = "default", engine: Engine | None = None) -> dict[str, Any]:
     """The old `GET /api/integrations/woocommerce/status` JSON (`success`, `data.stats/syncState/config`)."""
     engine = engine or create_hub_engine()
@@ -290,9 +379,9 @@ def woocommerce_status(store: str = "default", engine: Engine | None = None) -> 
     try:
         block = WooCommerceStore.load(store)
         data["config"] = {
-            "realTimeEnabled": block.realtime_enabled,
-            "batchSize": block.batch_size,
-            "conflictResolution": block.conflict_resolution,
+            "realTimeEnabled": block.realtime_enabled,  # type: ignore[union-attr]
+            "batchSize": block.batch_size,  # type: ignore[union-attr]
+            "conflictResolution": block.conflict_resolution,  # type: ignore[union-attr]
         }
     except ValueError:
         data["config"] = None
@@ -317,13 +406,18 @@ class _Progress:
         self.artifact_id: Any = None
         self.last = 0.0
         self.pending: set[asyncio.Task[Any]] = set()
-        if enabled:
-            ctx.on_progress = self.tick
+        ctx.on_progress = self.tick
 
     async def start(self) -> None:
-        self.artifact_id = await acreate_progress_artifact(0.0, description=f"Sync of store {self.ctx.store}")
+        if self.enabled:
+            self.artifact_id = await acreate_progress_artifact(
+                0.0, description=f"Sync of store {self.ctx.store}"
+            )
 
     def tick(self) -> None:
+        from flows._progress import notify
+
+        notify(self.ctx.store, self.ctx.progress)
         now = time.monotonic()
         if self.artifact_id is None or now - self.last < 1.0:
             return
@@ -347,7 +441,7 @@ class _Progress:
 
 
 def _caller(task_obj: Any, use_prefect: bool) -> Callable[..., Awaitable[dict[str, int]]]:
-    return task_obj if use_prefect else task_obj.fn
+    return task_obj if use_prefect else task_obj.fn  # type: ignore[no-any-return]
 
 
 async def _bounded(limit: int, jobs: Sequence[Callable[[], Awaitable[Any]]]) -> None:
@@ -373,19 +467,8 @@ def _finish(
     sync_type: str,
     direction: str,
 ) -> dict[str, Any]:
-    keys = (
-        "fetched",
-        "inserted",
-        "updated",
-        "unchanged",
-        "tombstoned",
-        "pushed",
-        "conflicts",
-        "errors",
-        "quarantined",
-    )
-    counts = {k: int(ctx.counts.get(k, 0)) for k in keys} | {
-        k: int(v) for k, v in ctx.counts.items() if k not in keys
+    counts = {k: int(ctx.counts.get(k, 0)) for k in COUNT_KEYS} | {
+        k: int(v) for k, v in ctx.counts.items() if k not in COUNT_KEYS
     }
     elapsed = time.perf_counter() - started
     tags = {"store": ctx.store, "sync_type": sync_type, "direction": direction, "run_id": run_id}
@@ -421,16 +504,30 @@ def _finish(
     }
 
 
-async def _summary_artifact(summary: dict[str, Any]) -> None:
+async def _report(summary: dict[str, Any]) -> None:
+    """The run's summary artifact, one log line, and the Prefect event automations hang on."""
+    ok = summary["status"] == "completed"
     rows = [{"measure": k, "value": v} for k, v in summary["counts"].items()]
     rows += [
         {"measure": "duration_ms", "value": summary["duration_ms"]},
         {"measure": "status", "value": summary["status"]},
     ]
+    if summary["error"]:
+        rows.append({"measure": "error", "value": summary["error"]})
     await acreate_table_artifact(
         rows,
         key=f"woocommerce-sync-{summary['store']}".lower().replace("_", "-"),
         description=f"WooCommerce sync {summary['sync_type']} / {summary['direction']} of {summary['store']}",
+    )
+    get_run_logger().info(
+        "sync %s %s %s: %s", summary["sync_type"], summary["direction"], summary["status"], summary["counts"]
+    )
+    emit_finished(
+        "nxt.woocommerce.sync",
+        kind="woocommerce.store",
+        name=summary["store"],
+        ok=ok,
+        payload=summary,
     )
 
 

@@ -73,6 +73,17 @@ def mark_crashed(conn: Connection, run_id: int, reason: str) -> None:
     )
 
 
+def close_flow_run_runs(conn: Connection, flow_run_id: str, reason: str) -> int:
+    """Close the runs a flow run left `running` (its crash or cancel hook); returns how many."""
+    return int(
+        conn.execute(
+            sa.update(_runs)
+            .where(_runs.c.flow_run_id == flow_run_id, _runs.c.status == "running")
+            .values(status="crashed", finished_at=utcnow(), error=reason[:2000])
+        ).rowcount
+    )
+
+
 def quarantine(
     conn: Connection, *, store: str, resource: str, run_id: int | None, items: Sequence[tuple[Any, str, Any]]
 ) -> None:

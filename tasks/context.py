@@ -39,13 +39,30 @@ class SyncContext:
     # SQLite has one writer: concurrent commits would wait in SQLite's busy handler, which sleeps in
     # steps of up to 100 ms; taking turns in-process is faster. PostgreSQL writes concurrently.
     write_lock: threading.Lock | contextlib.nullcontext[None] = field(default_factory=threading.Lock)
-    pages_done: int = 0
-    pages_total: int = 0
+    # Pages committed and pages known, per resource (what progress bars and the progress artifact show).
+    progress: dict[str, list[int]] = field(default_factory=dict)
     on_progress: Callable[[], Any] | None = None
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     # Commits of one listing happen in page order: a batch waits for its turn (see tasks.pull).
     _turns: dict[str, int] = field(default_factory=dict)
     _turn_changed: dict[str, asyncio.Condition] = field(default_factory=dict)
+
+    @property
+    def pages_done(self) -> int:
+        return sum(done for done, _ in self.progress.values())
+
+    @property
+    def pages_total(self) -> int:
+        return sum(total for _, total in self.progress.values())
+
+    def expect_pages(self, resource: str, pages: int) -> None:
+        """`pages` more pages of `resource` are known to be read in this run."""
+        self.progress.setdefault(resource, [0, 0])[1] += pages
+
+    def pages_committed(self, resource: str, pages: int) -> None:
+        self.progress.setdefault(resource, [0, 0])[0] += pages
+        if self.on_progress:
+            self.on_progress()
 
     def condition(self, listing: str) -> asyncio.Condition:
         if listing not in self._turn_changed:

@@ -19,19 +19,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
 
-from clients.errors import RateLimited, ServerError, TransportFailure
 from hub import cursors
 from hub.batches import BatchTarget, commit_batch, write_records
 from hub.models import MIRROR_TABLES
 from hub.upserts import tombstone_missing
 from tasks.context import SyncContext, lookup
 from tasks.log import run_logger
+from tasks.policy import batch_task
 
 OVERLAP = timedelta(seconds=1)
-RETRYABLE = (TransportFailure, RateLimited, ServerError)
 
 
 @dataclass(frozen=True)
@@ -81,24 +79,16 @@ def first_page_of(ctx: SyncContext, listing: Listing, *, force: bool) -> int:
     return int(state.get("next_page") or 1) if not state.get("complete", True) else 1
 
 
-def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except RETRYABLE:
-        return True
-    except Exception:
-        return False
-    return False
+def _batch_run_name() -> str:
+    """`orders pages 3-10` (what the UI shows for a task run)."""
+    params = task_run.parameters
+    pages = params.get("pages") or [0]
+    listing = params.get("listing")
+    name = getattr(listing, "name", "listing")
+    return f"{name} page {pages[0]}" if len(pages) == 1 else f"{name} pages {pages[0]}-{pages[-1]}"
 
 
-@task(
-    name="pull-page-batch",
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_transient,
-    cache_policy=NO_CACHE,
-)
+@batch_task("pull-page-batch", task_run_name=_batch_run_name)
 async def pull_page_batch(ctx_key: str, listing: Listing, pages: list[int]) -> dict[str, int]:
     """Fetch `pages` of `listing` concurrently, then commit them (after the batch before) in one transaction.
 
@@ -169,9 +159,7 @@ async def commit_in_turn(
     async with cond:
         ctx._turns[listing.name] = pages[-1] + 1
         cond.notify_all()
-    ctx.pages_done += len(pages)
-    if ctx.on_progress:
-        ctx.on_progress()
+    ctx.pages_committed(listing.resource, len(pages))
     last_items = len(fetched.pages[-1].items)
     return {**counts, "total": first.total, "total_pages": first.total_pages, "last_page_items": last_items}
 

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from hub.edits import DELETE, open_conflict, open_conflict_ids, winner
 from hub.models import MIRROR_TABLES
@@ -23,7 +21,8 @@ from hub.records import MalformedRecord, mirror_row, parse_gmt
 from hub.upserts import tombstone, upsert_mirror
 from tasks.context import SyncContext, lookup
 from tasks.log import run_logger
-from tasks.pull import acquire_rate, retry_transient
+from tasks.policy import batch_task
+from tasks.pull import acquire_rate
 
 PUSH_RESOURCES = ("products", "customers", "orders")
 
@@ -49,14 +48,7 @@ def dirty_batches(ctx: SyncContext, resource: str, size: int) -> list[list[int]]
     return [ids[i : i + size] for ids in groups.values() for i in range(0, len(ids), size)]
 
 
-@task(
-    name="push-batch",
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_transient,
-    cache_policy=NO_CACHE,
-)
+@batch_task("push-batch")
 async def push_batch(ctx_key: str, resource: str, remote_ids: list[int]) -> dict[str, int]:
     """Send the edits of `remote_ids` (one endpoint: a resource, or one product's variations) to the store."""
     ctx = lookup(ctx_key)

@@ -1,10 +1,13 @@
 """A store's request budget shared by every worker through a Prefect global concurrency limit.
 
-The limit `woocommerce-<store>` decays at rpm/60 slots per second, so all workers together stay under the
-store's rate on average; its capacity holds three seconds of requests so that a worker can take slots ahead
-of need. This process keeps a reserve of up to one capacity, refilled in the background half a capacity at
-a time, and hands the slots out locally; the client's own token bucket (one second of burst) still paces
-each request. Requests wait only when the reserve is empty.
+The limit `woocommerce-<store host and path>` is named after the store's URL (two blocks for one store share
+it), is created on first use and never overwritten (an operator may tune it in the UI). It decays at rpm/60
+slots per second, so all workers together stay under the store's rate on average; its capacity holds three
+seconds of requests so that a worker can take slots ahead of need. Every request of a run takes a slot: the
+budget is the WooCommerce client's `before_request` hook. This process keeps a reserve of up to one
+capacity, refilled in the background half a capacity at a time, and hands the slots out locally; the
+client's own token bucket (one second of burst) still paces each request. Requests wait only when the
+reserve is empty.
 
 Slots are taken with the Prefect client's `increment_concurrency_slots` (the call behind
 `prefect.concurrency.asyncio.rate_limit`), waiting out 423 answers by their `Retry-After`. Measured on
@@ -18,9 +21,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import re
 from typing import Any
 
 import httpx
+
+CAPACITY_SECONDS = 3  # the limit holds this many seconds of requests, so slots can be taken ahead of need
+
+
+def limit_name(store_url: str) -> str:
+    """The limit's name for a store: derived from its URL, so every block naming one store shares it."""
+    host_path = re.sub(r"^[a-z]+://", "", store_url.strip().lower()).rstrip("/")
+    return "woocommerce-" + re.sub(r"[^a-z0-9]+", "-", host_path).strip("-")
+
+
+async def ensure_limit(name: str, rpm: int) -> int:
+    """Create the store's rate limit if it does not exist yet, and return its capacity.
+
+    An existing limit is used as it is: an operator may have tuned it in the UI, and a run must not undo
+    that. Two first runs may race to create it; the loser reads the winner's.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    per_second = rpm / 60
+    capacity = max(1, math.ceil(per_second * CAPACITY_SECONDS))
+    async with get_client() as client:
+        try:
+            return int((await client.read_global_concurrency_limit_by_name(name)).limit)
+        except ObjectNotFound:
+            pass
+        try:
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=capacity, slot_decay_per_second=per_second)
+            )
+        except ObjectAlreadyExists:
+            return int((await client.read_global_concurrency_limit_by_name(name)).limit)
+    return capacity
 
 
 class SharedRateBudget:
@@ -52,6 +91,22 @@ class SharedRateBudget:
         if self._refill is None or self._refill.done():
             self._error = None
             self._refill = asyncio.ensure_future(self._fill())
+
+    @classmethod
+    async def open(cls, store_url: str, rpm: int) -> SharedRateBudget:
+        """The budget of the store at `store_url`, its limit created when missing, first slots taken."""
+        name = limit_name(store_url)
+        budget = cls(name, await ensure_limit(name, rpm))
+        try:
+            await budget.ready()
+        except BaseException:
+            await budget.close()
+            raise
+        return budget
+
+    async def take_one(self) -> None:
+        """One request's slot (the client's `before_request` hook)."""
+        await self.take(1)
 
     async def take(self, requests: int) -> None:
         """Wait until `requests` slots are ours."""

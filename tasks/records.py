@@ -8,30 +8,19 @@ gone from the store and gets a tombstone.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from clients.errors import NotFound
 from hub.batches import BatchTarget, write_records
-from hub.sync_runs import finish_run, start_run
 from hub.upserts import tombstone
-from tasks.context import forget, lookup, open_context
+from tasks.context import lookup
 from tasks.log import run_logger
-from tasks.pull import acquire_rate, all_variations, is_variable, retry_transient
+from tasks.policy import batch_task
+from tasks.pull import acquire_rate, all_variations, is_variable
 
 
-@task(
-    name="pull-records",
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_transient,
-    cache_policy=NO_CACHE,
-)
+@batch_task("pull-records")
 async def pull_records(ctx_key: str, resource: str, ids: list[int]) -> dict[str, int]:
     """Fetch `ids` of `resource` and upsert them; tombstone the ones the store no longer has."""
     ctx = lookup(ctx_key)
@@ -68,34 +57,3 @@ async def pull_records(ctx_key: str, resource: str, ids: list[int]) -> dict[str,
     ctx.counts.update(counts)
     run_logger().info("re-read %s %s: %s", len(ids), resource, dict(counts))
     return dict(counts)
-
-
-async def sync_records(
-    block: Any, engine: Any, *, store: str, resource: str, ids: list[int]
-) -> dict[str, Any]:
-    """Run `pull_records` with its own sync-run row; returns the summary."""
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        run_id = start_run(
-            conn, store=store, sync_type=f"records:{resource}", direction="pull", flow_run_id=None
-        )
-    ctx = open_context(block, engine, store=store, run_id=run_id, per_page=100)
-    client = ctx.client
-    status, error = "completed", None
-    try:
-        async with client:
-            await pull_records(ctx.key, resource, ids)
-    except Exception as exc:
-        status, error = "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise
-    finally:
-        with engine.begin() as conn:
-            duration = finish_run(conn, run_id, status=status, counts=dict(ctx.counts), error=error)
-        forget(ctx.key)
-    return {
-        "id": run_id,
-        "status": status,
-        "counts": dict(ctx.counts),
-        "duration_ms": duration,
-        "elapsed_s": round(time.perf_counter() - started, 3),
-    }

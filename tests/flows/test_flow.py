@@ -35,9 +35,11 @@ def _runs(engine) -> list:  # type: ignore[no-untyped-def]
         return conn.execute(sa.select(SyncRun.__table__).order_by(SyncRun.__table__.c.id)).all()
 
 
-def test_flow_run_reports_everywhere(store_name, engine, probe) -> None:  # type: ignore[no-untyped-def]
+def test_flow_run_reports_everywhere(store_name, engine, probe, sandbox) -> None:  # type: ignore[no-untyped-def]
     from prefect.artifacts import Artifact
     from prefect.client.orchestration import get_client
+
+    from tasks.rate_budget import limit_name
 
     summary = asyncio.run(woocommerce_sync(store=store_name))
 
@@ -58,7 +60,7 @@ def test_flow_run_reports_everywhere(store_name, engine, probe) -> None:  # type
     async def prefect_side() -> tuple[list, object]:
         async with get_client() as client:
             artifacts = await client.read_artifacts()
-            limit = await client.read_global_concurrency_limit_by_name(f"woocommerce-{store_name}")
+            limit = await client.read_global_concurrency_limit_by_name(limit_name(sandbox.urls["woocommerce"]))
             return artifacts, limit
 
     artifacts, limit = asyncio.run(prefect_side())
