@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import importlib
-import os
 from importlib.metadata import version as _dist_version
+from typing import Annotated
 
 import typer
 
-# The temporary Prefect server that commands start when no PREFECT_API_URL is set would otherwise log a
-# "Failed to send telemetry" error on every start on machines without internet. An explicit setting wins.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from deployments.prefect_api import configure_process
 
-app = typer.Typer(
+configure_process()  # before anything imports Prefect
+
+from deployments.errors import NxtTyper, set_verbose  # noqa: E402
+
+app = NxtTyper(
     name="nxt",
     help="NXT Integrations: keep a WooCommerce store, gateways and messaging in step with your hub.",
     no_args_is_help=True,
@@ -22,21 +24,22 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's logs, retries and full tracebacks.")
+    ] = False,
+) -> None:
     """NXT Integrations: keep a WooCommerce store, gateways and messaging in step with your hub."""
+    set_verbose(verbose)
+    if verbose:
+        from deployments.console import show_verbose_logs
+
+        show_verbose_logs()
 
 
-# (module under deployments.commands, group name); a module that is not written yet is skipped.
-_GROUPS = ["db", "blocks", "sandbox", "sync", "conflicts"]
-for _name in _GROUPS:
-    try:
-        _module = importlib.import_module(f"deployments.commands.{_name}")
-    except ModuleNotFoundError as exc:  # only a group that does not exist yet is skipped
-        if exc.name != f"deployments.commands.{_name}":
-            raise
-        continue
-    app.add_typer(_module.app, name=_name)
-
+# Groups: module under deployments.commands, also the group's name.
+for _name in ("db", "blocks", "sandbox", "sync", "conflicts"):
+    app.add_typer(importlib.import_module(f"deployments.commands.{_name}").app, name=_name)
 
 # Top-level commands that are not groups.
 for _name in ("demo",):

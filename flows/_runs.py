@@ -21,9 +21,13 @@ from prefect.events import emit_event
 from prefect.exceptions import MissingContextError
 from prefect.logging.handlers import APILogHandler
 
-__all__ = ["capture_client_logs", "emit_finished", "label_run", "resource_id"]
+__all__ = ["RunFailed", "capture_client_logs", "emit_finished", "label_run", "resource_id"]
 
 CLIENT_LOGGER = "nxt"
+
+
+class RunFailed(RuntimeError):
+    """A flow run that failed for a known reason (store down, bad keys, ...): the message is one line."""
 
 
 async def label_run(tags: Iterable[str]) -> None:

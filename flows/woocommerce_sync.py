@@ -27,7 +27,7 @@ from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
 from blocks import HubDatabase, WooCommerceStore, aload_block
-from flows._runs import capture_client_logs, emit_finished, label_run
+from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
 from hub.sync_runs import (
@@ -71,7 +71,7 @@ COUNT_KEYS = (
 )
 
 
-class SyncError(RuntimeError):
+class SyncError(RunFailed):
     """A sync run that could not complete; the message is the one line recorded in the sync-run row."""
 
 

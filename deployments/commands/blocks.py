@@ -5,70 +5,38 @@ Secret values are never printed: output names variables and non-secret fields on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from blocks import BLOCK_TYPES
-from blocks.from_env import EnvFileError, FromEnvResult, blocks_from_env, read_env, save_blocks
-from deployments.errors import fail
+from deployments.errors import NxtTyper, fail
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from blocks.from_env import FromEnvResult
+
+app = NxtTyper(
     help="Prefect blocks: register their types, create them from a .env file, list them.",
     no_args_is_help=True,
 )
 
-_API_FIX = (
-    "start a server with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api, "
-    "or point PREFECT_API_URL at your running server"
-)
-
-
-def _api_url() -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value() or "(not set: an ephemeral server)"
-
 
 def _require_api() -> None:
-    """Fail with one line when the Prefect API does not answer."""
-    from prefect.client.orchestration import get_client
+    """Fail with one line when the Prefect API does not answer (a temporary server is started if none)."""
+    from deployments.prefect_api import ensure_api
 
-    try:
-        with get_client(sync_client=True) as client:
-            problem: Exception | None = client.api_healthcheck()
-    except RuntimeError as exc:  # the temporary (ephemeral) server did not come up
-        problem = exc
-    if problem is not None:
-        fail(f"cannot reach the Prefect API at PREFECT_API_URL={_api_url()} ({problem}); {_API_FIX}")
-
-
-@contextmanager
-def _api_errors() -> Iterator[None]:
-    """Turn a failure to talk to the Prefect API into one `error:` line."""
-    import httpx
-    from prefect.exceptions import PrefectHTTPStatusError
-
-    try:
-        yield
-    except httpx.TransportError as exc:
-        fail(f"lost the Prefect API at PREFECT_API_URL={_api_url()} ({exc}); {_API_FIX}")
-    except PrefectHTTPStatusError as exc:
-        status = exc.response.status_code
-        fail(f"the Prefect API at PREFECT_API_URL={_api_url()} answered HTTP {status}; {_API_FIX}")
+    ensure_api(lambda line: typer.echo(line, err=True))
 
 
 @app.command()
 def register() -> None:
     """Register every NXT block type (and its schema) with the Prefect API."""
+    from blocks import BLOCK_TYPES
+
     _require_api()
-    with _api_errors():
-        for cls in BLOCK_TYPES:
-            cls.register_type_and_schema()
-            typer.echo(f"registered {cls.get_block_type_name()} ({cls.get_block_type_slug()})")
+    for cls in BLOCK_TYPES:
+        cls.register_type_and_schema()
+        typer.echo(f"registered {cls.get_block_type_name()} ({cls.get_block_type_slug()})")
 
 
 @app.command("from-env")
@@ -91,6 +59,8 @@ def from_env(
 
     Everything is validated before anything is saved; each bad value gets one `error:` line.
     """
+    from blocks.from_env import EnvFileError, blocks_from_env, read_env, save_blocks
+
     if env_file is None and Path(".env").is_file():
         env_file = Path(".env")
     try:
@@ -113,8 +83,7 @@ def from_env(
             "WOOCOMMERCE_CONSUMER_KEY and WOOCOMMERCE_CONSUMER_SECRET, or pass --env-file PATH"
         )
     _require_api()
-    with _api_errors():
-        outcomes = save_blocks(result.blocks, name, overwrite=overwrite)
+    outcomes = save_blocks(result.blocks, name, overwrite=overwrite)
     for outcome in outcomes:
         label = f"{outcome.block_type} '{outcome.name}'"
         if outcome.status == "exists":
@@ -138,9 +107,11 @@ def list_blocks() -> None:
     """List saved NXT blocks: type, name and non-secret fields."""
     from prefect.client.orchestration import get_client
 
+    from blocks import BLOCK_TYPES
+
     _require_api()
     found = 0
-    with _api_errors(), get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client:
         registered = {block_type.slug for block_type in client.read_block_types()}
         for cls in BLOCK_TYPES:
             if cls.get_block_type_slug() not in registered:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from deployments.errors import fail
+from deployments.errors import NxtTyper, fail
 
-app = typer.Typer(help="List and resolve sync conflicts held for a decision.")
+app = NxtTyper(help="List and resolve sync conflicts held for a decision.")
 
 UrlOption = Annotated[
     str | None,

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from deployments.errors import fail
+from deployments.errors import NxtTyper, fail
 from hub.errors import HubConfigError
 
-app = typer.Typer(help="Manage the hub database schema (SQLite by default, PostgreSQL via NXT_DATABASE_URL).")
+app = NxtTyper(help="Manage the hub database schema (SQLite by default, PostgreSQL via NXT_DATABASE_URL).")
 
 UrlOption = Annotated[
     str | None,

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-
-from deployments.errors import fail
 
 
 def demo(
@@ -23,9 +21,11 @@ def demo(
     """Start the sandbox store, pull it into a demo hub with the woocommerce-sync flow, change a few
     records in the store, and sync again incrementally. Prints what each run did."""
     from blocks import WooCommerceStore
-    from flows.woocommerce_sync import SyncError, woocommerce_sync
+    from deployments.commands.sync import print_summary
+    from deployments.console import progress
+    from deployments.prefect_api import ensure_api
+    from flows.woocommerce_sync import woocommerce_sync
     from hub.db import create_hub_engine, default_database_path, safe_url
-    from hub.errors import HubConfigError
     from sandbox.server import run_sandbox
 
     if hub_url is None:
@@ -33,19 +33,14 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
         hub_url = f"sqlite:///{demo_db}"
-    try:
-        engine = create_hub_engine(hub_url)
-    except HubConfigError as exc:
-        fail(str(exc))
+    engine = create_hub_engine(hub_url)
     os.environ["NXT_DATABASE_URL"] = hub_url  # the flow opens the same hub
     typer.echo(f"hub: {safe_url(engine.url)}")
     typer.echo(f"starting the sandbox store ({products} products, {customers} customers, {orders} orders)...")
     with run_sandbox(products=products, customers=customers, orders=orders, seed=1) as sb:
         creds = sb.credentials["woocommerce"]
         typer.echo(f"sandbox store: {sb.urls['woocommerce']}/wp-json/wc/v3")
-        typer.echo(
-            "saving the 'demo' WooCommerce Store block (starts a local Prefect server if none is set)..."
-        )
+        ensure_api(typer.echo)
         WooCommerceStore(
             site_url=sb.urls["woocommerce"],
             consumer_key=creds["consumer_key"],
@@ -53,24 +48,16 @@ def demo(
             max_concurrency=8,
             rate_limit_rpm=6000,
         ).save("demo", overwrite=True)
-        try:
-            first = asyncio.run(woocommerce_sync(store="demo"))
-            _show("full pull", first)
-            wc = sb.woocommerce
-            ids = sb.call(lambda: sorted(wc._store("order"))[:10])
-            sb.call(wc.touch, "order", ids)
-            typer.echo("changed 10 orders in the store")
-            second = asyncio.run(woocommerce_sync(store="demo"))
-            _show("incremental pull", second)
-        except SyncError as exc:
-            fail(str(exc))
+        with progress("full pull"):
+            print_summary(asyncio.run(woocommerce_sync(store="demo")))
+        wc = sb.woocommerce
+        ids = sb.call(lambda: sorted(wc._store("order"))[:10])
+        sb.call(wc.touch, "order", ids)
+        typer.echo("changed 10 orders in the store")
+        with progress("incremental pull"):
+            print_summary(asyncio.run(woocommerce_sync(store="demo")))
     typer.echo(
         "done. Query the hub (tables products, customers, orders, sync_runs, dashboard_metrics). To watch "
         "the runs in the Prefect UI: `uv run prefect server start`, then "
         "`PREFECT_API_URL=http://127.0.0.1:4200/api uv run nxt demo` and open http://127.0.0.1:4200"
     )
-
-
-def _show(title: str, summary: dict[str, Any]) -> None:
-    counts = ", ".join(f"{k} {v}" for k, v in summary["counts"].items() if v)
-    typer.echo(f"{title}: {summary['status']} in {summary['duration_ms'] / 1000:.1f}s ({counts})")

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from deployments.errors import fail
+from deployments.errors import NxtTyper, fail
 
-app = typer.Typer(
+app = NxtTyper(
     help="Local stand-ins for the external services, speaking their real protocols.",
     no_args_is_help=True,
 )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from deployments.errors import fail
+from deployments.errors import NxtTyper
 
-app = typer.Typer(help="Run sync flows now (as Prefect flow runs) and print their summaries.")
+app = NxtTyper(help="Run sync flows now (as Prefect flow runs) and print their summaries.")
 
 
 class SyncType(StrEnum):
@@ -43,11 +43,12 @@ def woocommerce(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON line.")] = False,
 ) -> None:
     """Sync a WooCommerce store with the hub and print the run's summary."""
-    from blocks import BlockNotFound
-    from flows.woocommerce_sync import SyncError, woocommerce_sync
-    from hub.errors import HubConfigError
+    from deployments.console import progress
+    from deployments.prefect_api import ensure_api
+    from flows.woocommerce_sync import woocommerce_sync
 
-    try:
+    ensure_api(lambda line: typer.echo(line, err=True))
+    with progress("sync"):
         summary = asyncio.run(
             woocommerce_sync(
                 sync_type=sync_type.value,
@@ -58,14 +59,16 @@ def woocommerce(
                 hub=hub,
             )
         )
-    except (BlockNotFound, HubConfigError, SyncError) as exc:
-        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(summary, default=str))
         return
-    counts = summary["counts"]
+    print_summary(summary)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """`sync #12 full/pull of default: completed in 3.2s` and the non-zero counts."""
+    counts = ", ".join(f"{k} {v}" for k, v in summary["counts"].items() if v) or "nothing to do"
     typer.echo(
         f"sync #{summary['id']} {summary['sync_type']}/{summary['direction']} of {summary['store']}: "
-        f"{summary['status']} in {summary['duration_ms'] / 1000:.1f}s"
+        f"{summary['status']} in {summary['duration_ms'] / 1000:.1f}s ({counts})"
     )
-    typer.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -60,7 +60,9 @@ def test_flow_run_reports_everywhere(store_name, engine, probe, sandbox) -> None
     async def prefect_side() -> tuple[list, object]:
         async with get_client() as client:
             artifacts = await client.read_artifacts()
-            limit = await client.read_global_concurrency_limit_by_name(limit_name(sandbox.urls["woocommerce"]))
+            limit = await client.read_global_concurrency_limit_by_name(
+                limit_name(sandbox.urls["woocommerce"])
+            )
             return artifacts, limit
 
     artifacts, limit = asyncio.run(prefect_side())
