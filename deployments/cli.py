@@ -38,11 +38,11 @@ def _root(
 
 
 # Groups: module under deployments.commands, also the group's name.
-for _name in ("db", "blocks", "sandbox", "sync", "conflicts"):
+for _name in ("db", "blocks", "sandbox", "sync", "conflicts", "deployments"):
     app.add_typer(importlib.import_module(f"deployments.commands.{_name}").app, name=_name)
 
 # Top-level commands that are not groups.
-for _name in ("demo",):
+for _name in ("demo", "serve"):
     _module = importlib.import_module(f"deployments.commands.{_name}")
     app.command(name=_name)(getattr(_module, _name))
 
