@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import pickle
 import random
 
 import httpx
 import pytest
-from clients_fakes import FAST, KEY, SECRET, FakeStore, wc_error
+from fake_woocommerce import FAST, KEY, SECRET, FakeStore, Gate, wc_error
 
 from clients import (
     AuthFailed,
@@ -102,33 +103,33 @@ async def test_missing_record_is_not_found(store: FakeStore) -> None:
 
 
 async def test_iter_pages_yields_in_order_with_bounded_concurrency() -> None:
-    store = FakeStore(products=1234, latency=0.01)
+    # The gate holds requests until 3 are in flight: passes only if the client overlaps them.
+    store = FakeStore(products=1234, gate=Gate(3, skip=1))
     seen: list[int] = []
     async with make(store, max_concurrency=3) as wc:
         async for page in wc.iter_pages("products", per_page=50):
             seen.append(page.page)
-            await asyncio.sleep(random.random() * 0.01)  # a slow consumer
     assert seen == list(range(1, 26))
     assert store.max_in_flight == 3
     assert len(store.requests) == 25
 
 
-async def test_iter_pages_actually_overlaps_requests() -> None:
-    store = FakeStore(products=1000, latency=0.05)
-    async with make(store, max_concurrency=4) as wc:
-        pages = [page async for page in wc.iter_pages("products", per_page=100)]
-    assert [p.page for p in pages] == list(range(1, 11))
-    assert sum(len(p.items) for p in pages) == 1000
-    assert store.max_in_flight == 4
-
-
 async def test_iter_pages_holds_at_most_a_window_of_pages() -> None:
     store = FakeStore(products=2000)
-    async with make(store, max_concurrency=2) as wc:
+    consumed = 0
+    leads: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # How far ahead of the consumer is the page asked for? (the bound, checked on every request)
+        leads.append(int(request.url.params["page"]) - consumed)
+        return store.respond(request)
+
+    async with make(handler=handler, max_concurrency=2) as wc:
         async for page in wc.iter_pages("products", per_page=100):
-            # requests started so far: this page, plus at most a window of 2 ahead of it
-            assert len(store.requests) <= page.page + 2
-            await asyncio.sleep(0.001)
+            consumed = page.page
+    assert consumed == 20
+    # Page k+2 is asked for while the caller holds page k: prefetching, but never further.
+    assert max(leads) == 2
 
 
 async def test_iter_pages_resumes_from_a_start_page(store: FakeStore) -> None:
@@ -138,13 +139,34 @@ async def test_iter_pages_resumes_from_a_start_page(store: FakeStore) -> None:
 
 
 async def test_iter_pages_stopped_early_cancels_the_rest() -> None:
-    store = FakeStore(products=5000, latency=0.01)
-    async with make(store, max_concurrency=4) as wc:
-        async for page in wc.iter_pages("products", per_page=10):
-            if page.page == 3:
-                break
-        await asyncio.sleep(0.05)
-    assert len(store.requests) <= 3 + 4
+    store = FakeStore(products=5000)
+    never = asyncio.Event()
+    in_flight = {"n": 0, "entered": 0, "cancelled": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if int(request.url.params["page"]) <= 3:
+            return store.respond(request)
+        in_flight["n"] += 1
+        in_flight["entered"] += 1
+        try:
+            await never.wait()  # pages after 3 never answer: only cancelling ends them
+        except asyncio.CancelledError:
+            in_flight["cancelled"] += 1
+            raise
+        finally:
+            in_flight["n"] -= 1
+        raise AssertionError("unreachable")
+
+    async with make(handler=handler, max_concurrency=4) as wc:
+        async with contextlib.aclosing(wc.iter_pages("products", per_page=10)) as pages:
+            async for page in pages:
+                if page.page == 3:
+                    break
+        # Closing the generator cancelled and awaited the requests still in flight.
+        assert in_flight["n"] == 0
+    # Pages 4 and 5 were asked for while page 2 was awaited; each was cancelled, none answered.
+    assert in_flight["entered"] >= 2
+    assert in_flight["cancelled"] == in_flight["entered"]
 
 
 async def test_iter_pages_without_total_headers_reads_until_a_short_page() -> None:
