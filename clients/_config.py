@@ -32,7 +32,9 @@ class RetryPolicy:
     `n` (0-based) is `min(max_delay, base_delay * 2**n)`, shortened by up to `jitter` of itself
     at random (0 = no jitter, 1 = "full jitter"). A `Retry-After` on a 429 or 503 replaces that
     wait. On a 429, one longer than `max_retry_after` is not waited for: `RateLimited` is raised
-    at once. On a 503 (an estimate of the outage) the wait is capped at `max_retry_after`.
+    at once. On a 503 (an estimate of the outage) the wait is capped at `max_retry_after`. The
+    pause a 429 puts on the store's shared rate limiter is clamped to `max_retry_after` too, and
+    a `Retry-After` that is not a finite number is ignored.
 
     Args:
         max_retries: Retries after the first attempt (0 disables retrying).

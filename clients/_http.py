@@ -198,13 +198,27 @@ class RateLimiter:
             if self._rate < self._max_rate:
                 self._rate = min(self._max_rate, self._rate + self._max_rate * self.config.recovery)
 
-    def on_rate_limited(self, retry_after: float | None, generation: int) -> None:
-        """A 429 to a request reserved in `generation`: slow down, and pause for Retry-After."""
+    def on_rate_limited(
+        self,
+        retry_after: float | None,
+        generation: int,
+        *,
+        max_pause: float = DEFAULT_RETRY.max_retry_after,
+    ) -> None:
+        """A 429 to a request reserved in `generation`: slow down, and pause for Retry-After.
+
+        The pause stops every request through this limiter (every client of the store in the
+        process), so it is clamped to `max_pause`, and a value that is not a finite positive
+        number pauses nothing: one hostile header must not stall a store for an hour.
+        """
+        pause = 0.0
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            pause = min(retry_after, max(0.0, max_pause))
         with self._lock:
             now = self._clock()
             self._refill(now)
-            if retry_after is not None and retry_after > 0:
-                self._blocked_until = max(self._blocked_until, now + retry_after)
+            if pause > 0:
+                self._blocked_until = max(self._blocked_until, now + pause)
             if self.config is None:
                 return
             if generation == self.generation:
@@ -375,17 +389,25 @@ def display_url(url: httpx.URL) -> str:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None if absent/invalid."""
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date).
+
+    None when absent, unreadable or not finite (`inf`, `nan`, `1e309`): such a value says
+    nothing usable, and the caller falls back to its own backoff. A negative or past value is 0.
+    The result is what the service asked for, unbounded; callers cap it
+    (`RetryPolicy.max_retry_after`).
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
@@ -765,7 +787,7 @@ class HttpClient:
         # Fast path: most requests succeed at once, and building a tenacity loop per request cost
         # about 0.8 ms of event-loop time (measured in bench/woocommerce_sync.py's profile).
         try:
-            return await self._attempt(method, url, params, content, headers)
+            return await self._attempt(method, url, params, content, headers, policy)
         except ClientError as exc:
             if policy.max_retries == 0 or not should_retry(exc):
                 raise
@@ -783,7 +805,7 @@ class HttpClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(method, url, params, content, headers)
+                return await self._attempt(method, url, params, content, headers, policy)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
@@ -793,6 +815,7 @@ class HttpClient:
         params: Any,
         content: bytes | None,
         headers: Mapping[str, str] | None,
+        policy: RetryPolicy,
     ) -> httpx.Response:
         probe = False
         if self.breaker is not None:
@@ -820,16 +843,18 @@ class HttpClient:
             if probe and self.breaker is not None and self.breaker.state == CircuitBreaker.HALF_OPEN:
                 self.breaker.release_probe()
             raise
-        return self._settle(response, generation)
+        return self._settle(response, generation, policy)
 
-    def _settle(self, response: httpx.Response, generation: int) -> httpx.Response:
+    def _settle(self, response: httpx.Response, generation: int, policy: RetryPolicy) -> httpx.Response:
         status = response.status_code
         self._stats.by_status[status] = self._stats.by_status.get(status, 0) + 1
         if status == 429:
             self._stats.rate_limited += 1
             error = self._error_factory(response)
             if self.limiter is not None:
-                self.limiter.on_rate_limited(getattr(error, "retry_after", None), generation)
+                self.limiter.on_rate_limited(
+                    getattr(error, "retry_after", None), generation, max_pause=policy.max_retry_after
+                )
             raise error
         if status >= 500:
             error = self._error_factory(response)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import socket
 
 import httpx
@@ -177,10 +179,68 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("5", 5.0), ("1.5", 1.5), (None, None), ("soon", None), ("-3", 0.0)],
+    [
+        ("5", 5.0),
+        ("1.5", 1.5),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-3", 0.0),
+        ("inf", None),
+        ("-inf", None),
+        ("Infinity", None),
+        ("nan", None),
+        ("1e309", None),
+        ("9" * 400, None),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", None),
+    ],
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header", ["3600", "inf", "nan", "1e309", "-5", "soon", "Fri, 31 Dec 9999 23:59:59 GMT"]
+)
+async def test_a_hostile_retry_after_never_pauses_the_shared_limiter_past_the_cap(header: str) -> None:
+    """One store's 429 pauses every request to it in the process: never for longer than the cap."""
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(rpm=600), clock=clock)
+    script = Script(httpx.Response(429, headers={"Retry-After": header}), httpx.Response(200))
+    policy = RetryPolicy(max_retries=1, base_delay=0, jitter=0, max_retry_after=20)
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    http = client(script, retry=policy, limiter=limiter, sleep=sleep)
+    with contextlib.suppress(RateLimited):
+        await http.request("GET", "things")
+    assert 0.0 <= limiter.blocked_for() <= 20.0
+    # The next request waits out the pause plus its place in the (slowed) bucket, no more.
+    assert limiter.reserve()[0] <= 20.0 + 60.0 / limiter.rpm + 1e-9
+
+
+def test_limiter_clamps_the_pause_it_is_given() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock)
+    limiter.on_rate_limited(3600.0, 0, max_pause=30.0)
+    assert limiter.blocked_for() == 30.0
+    for bad in (math.inf, math.nan, -1.0):
+        fresh = RateLimiter(None, clock=clock)
+        fresh.on_rate_limited(bad, 0, max_pause=30.0)
+        assert fresh.blocked_for() == 0.0
+
+
+async def test_a_non_finite_retry_after_falls_back_to_backoff() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    script = Script(httpx.Response(429, headers={"Retry-After": "inf"}), httpx.Response(200))
+    http = client(script, retry=RetryPolicy(max_retries=1, base_delay=0.25, jitter=0), sleep=sleep)
+    await http.request("GET", "things")
+    assert waits == [0.25] and len(script.requests) == 2
 
 
 def test_parse_retry_after_http_date() -> None:
