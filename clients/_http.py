@@ -6,7 +6,7 @@ What it adds to httpx:
   `map_httpcore_exceptions`), with the URL's secrets removed from messages.
 * Retries (tenacity) only on `TransportFailure`, `RateLimited` and `ServerError`, with jittered
   exponential backoff, honouring `Retry-After` on 429/503. A non-idempotent request (POST) is
-  retried only when it provably was not processed: connect failures, 429 and 503.
+  retried only when it provably was not processed: connect failures (never sent) and 429.
 * `RateLimiter`: a token bucket (requests per minute) that slows down on 429, pauses for
   `Retry-After`, and recovers gradually on success. Shared per service within the process.
 * `CircuitBreaker`: closed -> open after N consecutive failed attempts -> one half-open probe
@@ -736,12 +736,14 @@ class HttpClient:
             json: JSON body (Decimal and datetime values are sent as strings).
             idempotent: Whether repeating the request is harmless; defaults to True for
                 GET/HEAD/OPTIONS/PUT/DELETE. A non-idempotent request is only retried when it
-                was provably not processed (connect failure, 429, 503).
+                provably was not processed: a connect failure (never sent) or a 429. Never
+                after a 5xx (a proxy may answer 503 after the origin applied it), a timeout
+                or a dropped connection.
+            retry: Override of the client's retry policy for this call.
 
         A `Retry-After` on a 429 is waited for, or, when longer than
         `RetryPolicy.max_retry_after`, the `RateLimited` error is raised at once. On a 503 it
         is waited for up to `max_retry_after`, then the request is retried anyway.
-            retry: Override of the client's retry policy for this call.
 
         Raises:
             ClientError: see `clients.errors`.
@@ -758,7 +760,8 @@ class HttpClient:
                 # The service refuses everything until then: waiting less is pointless.
                 return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
             if isinstance(exc, ServerError):
-                return idempotent or exc.status == 503
+                # A 503 may come from a proxy after the origin processed the request.
+                return idempotent
             if isinstance(exc, TransportFailure):
                 return idempotent or not exc.request_sent
             return False

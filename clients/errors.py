@@ -158,7 +158,7 @@ class RateLimited(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx: the service failed. Safe to retry for idempotent requests.
+    """5xx: the service failed. Retried for idempotent requests only (a POST may have been applied).
 
     Attributes:
         retry_after: Seconds the service asked us to wait (Retry-After on a 503), or None.

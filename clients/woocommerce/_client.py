@@ -355,7 +355,9 @@ class WooCommerceClient:
     async def post(self, path: str, json: Any, *, params: Mapping[str, Any] | None = None) -> Any:
         """POST `json` to a path under the API root (e.g. create an order note or webhook).
 
-        Not retried after a 5xx or a timeout, because the store may have applied it.
+        Retried only where it provably was not processed (a connect failure or a 429); never
+        after a 5xx (503 included), a timeout or a dropped connection, because the store may
+        have applied it.
         """
         data, _ = await self._call("POST", path, params=params, json=json)
         return data
@@ -453,9 +455,10 @@ class WooCommerceClient:
         """Create, update and delete records through `{path}/batch`, 100 items per request.
 
         Requests are sent one after another (creates first, then updates, then deletes). A
-        request that contains creates is not retried after a 5xx or a timeout, because it may
-        have been applied; the error is raised with `.batch_result` holding what earlier
-        requests did. Per-item errors never raise; they are collected in `BatchResult.errors`.
+        request that contains creates is retried only after a connect failure or a 429, never
+        after a 5xx or a timeout, because it may have been applied; the error is raised with
+        `.batch_result` holding what earlier requests did. Per-item errors never raise; they
+        are collected in `BatchResult.errors`.
 
         Args:
             path: Collection path, e.g. "products" or "products/12/variations".

@@ -158,17 +158,44 @@ async def test_a_503_retry_after_beyond_the_cap_is_capped() -> None:
     assert waits == [20.0]
 
 
-async def test_post_is_not_retried_when_it_may_have_been_applied() -> None:
-    for failure in (httpx.Response(500), httpx.ReadTimeout("slow")):
-        script = Script(failure, httpx.Response(200))
-        with pytest.raises((ServerError, TransportFailure)):
-            await client(script).request("POST", "things", json={"a": 1})
-        assert len(script.requests) == 1
-    # ... but is retried when it provably was not processed.
-    for failure in (httpx.Response(429), httpx.Response(503), httpx.ConnectError("refused")):
-        script = Script(failure, httpx.Response(200))
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(500),
+        httpx.Response(502),
+        httpx.Response(503, headers={"Retry-After": "0"}),
+        httpx.Response(504),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+    ],
+    ids=["500", "502", "503", "504", "read-timeout", "dropped"],
+)
+async def test_post_is_sent_once_when_it_may_have_been_processed(failure) -> None:
+    """A proxy's 503 (or a 5xx, or a broken answer) may follow a POST the store applied."""
+    script = Script(failure, httpx.Response(200))
+    with pytest.raises((ServerError, TransportFailure)):
         await client(script).request("POST", "things", json={"a": 1})
-        assert len(script.requests) == 2
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.Response(429), httpx.ConnectError("refused"), httpx.ConnectTimeout("no")],
+    ids=["429", "connect-error", "connect-timeout"],
+)
+async def test_post_is_retried_when_it_provably_was_not_processed(failure) -> None:
+    script = Script(failure, httpx.Response(200))
+    await client(script).request("POST", "things", json={"a": 1})
+    assert len(script.requests) == 2
+
+
+async def test_get_is_retried_on_503_and_a_marked_post_too() -> None:
+    script = Script(httpx.Response(503), httpx.Response(200))
+    await client(script).request("GET", "things")
+    assert len(script.requests) == 2
+    script = Script(httpx.Response(503), httpx.Response(200))
+    await client(script).request("POST", "things/search", json={}, idempotent=True)
+    assert len(script.requests) == 2
 
 
 def test_backoff_is_exponential_capped_and_jittered() -> None:
