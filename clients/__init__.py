@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._config import (
     DEFAULT_BREAKER,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     BreakerConfig,
@@ -26,6 +27,7 @@ from .errors import (
     NotFound,
     NotWooCommerce,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     TransportFailure,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "Conflict",
     "DEFAULT_BREAKER",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "InvalidConfig",
@@ -51,6 +54,7 @@ __all__ = [
     "RateLimit",
     "RateLimited",
     "RequestStats",
+    "ResponseTooLarge",
     "RetryPolicy",
     "ServerError",
     "TransportFailure",

@@ -14,6 +14,7 @@ __all__ = [
     "BreakerConfig",
     "DEFAULT_BREAKER",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "RateLimit",
@@ -22,6 +23,16 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_CONCURRENCY = 4
+# Largest response body accepted (decoded). A WooCommerce page of 100 orders is 1-2 MB.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# The overall deadline of one attempt is this many timeouts, and never less than the floor.
+DEADLINE_TIMEOUTS = 2.0
+MIN_DEADLINE = 60.0
+
+
+def default_deadline(timeout: float) -> float:
+    """Seconds one attempt may take in all (send, headers, body) for a per-operation `timeout`."""
+    return max(DEADLINE_TIMEOUTS * timeout, MIN_DEADLINE)
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from ._config import (
     DEFAULT_BREAKER,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     BreakerConfig,
     RateLimit,
     RetryPolicy,
     create_ssl_context,
+    default_deadline,
 )
 from .errors import (
     ApiError,
@@ -62,6 +64,7 @@ from .errors import (
     InvalidConfig,
     NotFound,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     TransportFailure,
     truncate,
@@ -631,7 +634,14 @@ class HttpClient:
         service: Display name used in messages, e.g. "WooCommerce at https://shop.example.com".
         auth: httpx auth applied to every attempt (so signatures are fresh per retry).
         headers: Default headers.
-        timeout: Seconds for connect, read, write and pool waits.
+        timeout: Seconds for connect, read, write and pool waits (httpx's, per operation: a
+            server sending a byte now and then never trips the read timeout).
+        deadline: Seconds one attempt may take in all, from sending the request to the last
+            byte of the body; past it the attempt fails with a retryable `TransportFailure`.
+            Default `max(2 * timeout, 60)`. Waits for the rate limiter or a free connection
+            slot are not counted.
+        max_response_bytes: Largest body accepted (after content decoding); a larger one
+            raises `ResponseTooLarge`. Content-Length is checked before reading. Default 64 MiB.
         verify: TLS verification: True, False, or a CA bundle path.
         retry: Retry policy.
         limiter: Rate limiter (usually `shared_limiter(...)`), or None for none at all.
@@ -651,6 +661,8 @@ class HttpClient:
         auth: httpx.Auth | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         verify: bool | str = True,
         retry: RetryPolicy = DEFAULT_RETRY,
         limiter: RateLimiter | None = None,
@@ -663,7 +675,15 @@ class HttpClient:
     ) -> None:
         if max_concurrency < 1:
             raise InvalidConfig("max_concurrency must be >= 1")
+        if timeout <= 0 or not math.isfinite(timeout):
+            raise InvalidConfig(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if deadline is not None and (deadline <= 0 or not math.isfinite(deadline)):
+            raise InvalidConfig(f"deadline must be a positive number of seconds, got {deadline!r}")
+        if max_response_bytes < 1:
+            raise InvalidConfig(f"max_response_bytes must be >= 1, got {max_response_bytes!r}")
         self.service = service
+        self.deadline = deadline if deadline is not None else default_deadline(timeout)
+        self.max_response_bytes = max_response_bytes
         self.retry = retry
         self.limiter = limiter
         self.breaker = breaker
@@ -835,8 +855,7 @@ class HttpClient:
                 )
                 self._stats.requests += 1
                 try:
-                    with map_exceptions(self.service, request, self.redact):
-                        response = await self._client.send(request, auth=self._auth)
+                    response = await self._exchange(request)
                 except TransportFailure as exc:
                     self._stats.transport_failures += 1
                     if self.breaker is not None:
@@ -847,6 +866,70 @@ class HttpClient:
                 self.breaker.release_probe()
             raise
         return self._settle(response, generation, policy)
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` and read its body, within the deadline and the size limit."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                with map_exceptions(self.service, request, self.redact):
+                    response = await self._client.send(request, auth=self._auth, stream=True)
+                    try:
+                        body = await self._read_body(response)
+                    finally:
+                        await response.aclose()
+        except TimeoutError:
+            what = f"{request.method} {display_url(request.url)}"
+            raise TransportFailure(
+                f"{self.service} did not finish answering {what} within {self.deadline:g}s "
+                "(overall deadline of one attempt); it may be overloaded or sending very "
+                "slowly: retry later, or raise the deadline",
+                service=self.service,
+                reason=f"Deadline {self.deadline:g}s",
+            ) from None
+        # The body is decoded already: drop the headers that describe the wire form.
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The decoded body, refused past `max_response_bytes` (announced or streamed)."""
+        limit = self.max_response_bytes
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > limit:
+            raise self._too_large(response, size=int(announced))
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise self._too_large(response, size=None)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, response: httpx.Response, *, size: int | None) -> ResponseTooLarge:
+        request = response.request
+        what = f"{request.method} {display_url(request.url)}"
+        limit = self.max_response_bytes
+        how_big = f"of {size} bytes" if size is not None else f"of more than {limit} bytes"
+        return ResponseTooLarge(
+            f"{self.service} answered {what} ({response.status_code}) with a body {how_big}, "
+            f"over the limit of {limit} bytes (max_response_bytes); ask for less (a smaller "
+            "per_page, fewer _fields) or raise max_response_bytes",
+            service=self.service,
+            status=response.status_code,
+            request_id=request_id_of(response),
+            limit=limit,
+            size=size,
+        )
 
     def _settle(self, response: httpx.Response, generation: int, policy: RetryPolicy) -> httpx.Response:
         status = response.status_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -26,10 +27,12 @@ from .._http import (
 from ..errors import ApiError, ClientError, InvalidConfig, NotFound, NotWooCommerce
 from ._auth import build_auth
 from ._batch import BatchResult, absorb, chunk_body, plan_chunks
-from ._pages import Page, fetch_in_order, read_totals
+from ._pages import Page, fetch_in_order, fetch_sequential, read_totals, trusted_totals
 from .settings import API_PREFIX, BATCH_MAX, DEFAULT_VERSION, NO_ROUTE_CODE, PER_PAGE_MAX
 
 __all__ = ["WooCommerceClient"]
+
+logger = logging.getLogger("nxt.clients")
 
 USER_AGENT = "nxt-integrations (+httpx)"
 SETUP_HINT = (
@@ -382,6 +385,10 @@ class WooCommerceClient:
     ) -> Page:
         """GET one page of a collection, with the totals WooCommerce reports in headers.
 
+        The totals are believed only when `X-WP-TotalPages` is `ceil(X-WP-Total / per_page)`
+        and at most `settings.MAX_TOTAL_PAGES`; otherwise (and when the store sends none) they
+        are -1, "unknown", and a warning on the `nxt.clients` logger says why.
+
         Args:
             path: Collection path, e.g. "products" or "orders/12/refunds".
             page: 1-based page number.
@@ -389,6 +396,17 @@ class WooCommerceClient:
             params: Other query parameters (filters, `orderby`, `modified_after`, ...);
                 `page` and `per_page` here are overridden by the arguments.
         """
+        return await self._list_page(path, page=page, per_page=per_page, params=params, warn=True)
+
+    async def _list_page(
+        self,
+        path: str,
+        *,
+        page: int,
+        per_page: int,
+        params: Mapping[str, Any] | None,
+        warn: bool,
+    ) -> Page:
         if not 1 <= per_page <= PER_PAGE_MAX:
             raise InvalidConfig(f"per_page must be between 1 and {PER_PAGE_MAX}, got {per_page}")
         if page < 1:
@@ -403,7 +421,15 @@ class WooCommerceClient:
                 status=response.status_code,
                 body=self._http.redact(response.text),
             )
-        total, total_pages = read_totals(response.headers)
+        total, total_pages, problem = trusted_totals(*read_totals(response.headers), per_page)
+        if problem and warn:
+            logger.warning(
+                "%s sent page totals that cannot be trusted for GET %s (%s); reading page after "
+                "page until a short one instead",
+                self.service,
+                display_url(response.request.url),
+                problem,
+            )
         return Page(items=data, page=page, per_page=per_page, total=total, total_pages=total_pages)
 
     async def iter_pages(
@@ -419,29 +445,42 @@ class WooCommerceClient:
         Fetches `start_page`, reads `X-WP-TotalPages`, then fetches the remaining pages
         concurrently (at most `max_concurrency` in flight) while yielding them strictly in
         order, so the caller can commit page by page and advance a cursor. At most about
-        `max_concurrency` pages are held in memory. If the store sends no totals, pages are
-        read one after another until a short page.
+        `max_concurrency` pages are held in memory. If the store sends no totals, or totals
+        that cannot be believed (see `list_page`), pages are read one after another until a
+        short page, and at most `settings.MAX_TOTAL_PAGES` of them.
 
         For a stable read pass an explicit order, e.g. `{"orderby": "id", "order": "asc"}`
         (or `modified` ascending with `modified_after`; see `settings.RESOURCES`). If you may
         stop early, wrap it in `contextlib.aclosing(...)` so the pages still in flight are
         cancelled at once rather than when the generator is garbage-collected.
+
+        Raises:
+            ApiError: Without totals, the store was still sending full pages at
+                `settings.MAX_TOTAL_PAGES`.
+            ClientError: Any failure of a page, after retries, in page order.
         """
         first = await self.list_page(path, page=start_page, per_page=per_page, params=params)
         yield first
-        if first.total_pages < 0:
-            current = first
-            while not current.is_last:
-                current = await self.list_page(path, page=current.page + 1, per_page=per_page, params=params)
-                yield current
-            return
 
         async def fetch(number: int) -> Page:
-            return await self.list_page(path, page=number, per_page=per_page, params=params)
+            return await self._list_page(path, page=number, per_page=per_page, params=params, warn=False)
 
-        pages = fetch_in_order(fetch, start_page + 1, first.total_pages, self.max_concurrency)
-        async with contextlib.aclosing(pages):
-            async for page in pages:
+        if first.total_pages < 0:
+
+            def too_many(cap: int) -> ApiError:
+                return ApiError(
+                    f"{self.service} kept sending full pages of {path!r} without page totals: "
+                    f"stopped after {cap} pages (more than {cap} pages is not a listing the "
+                    "client reads); check for a plugin or proxy that rewrites paged answers",
+                    service=self.service,
+                    status=200,
+                )
+
+            rest = fetch_sequential(fetch, first, too_many)
+        else:
+            rest = fetch_in_order(fetch, start_page + 1, first.total_pages, self.max_concurrency)
+        async with contextlib.aclosing(rest):
+            async for page in rest:
                 yield page
 
     async def batch(

@@ -13,6 +13,9 @@ PER_PAGE_MAX = 100  # larger values get 400 rest_invalid_param
 BATCH_MAX = 100  # items summed over create+update+delete; more gets 413
 TOTAL_HEADER = "X-WP-Total"
 TOTAL_PAGES_HEADER = "X-WP-TotalPages"
+# Most pages one paged read fetches: 10 million records at 100 per page. A larger (or
+# inconsistent) X-WP-TotalPages is not believed, and a read without totals stops here.
+MAX_TOTAL_PAGES = 100_000
 NO_ROUTE_CODE = "rest_no_route"
 
 

@@ -11,6 +11,7 @@ import pytest
 from fake_woocommerce import FAST
 
 from clients import (
+    RETRYABLE,
     ApiError,
     AuthFailed,
     BreakerConfig,
@@ -20,6 +21,7 @@ from clients import (
     NotFound,
     RateLimit,
     RateLimited,
+    ResponseTooLarge,
     RetryPolicy,
     ServerError,
     TransportFailure,
@@ -471,3 +473,86 @@ async def test_client_errors_do_not_trip_the_breaker() -> None:
         with pytest.raises(NotFound):
             await http.request("GET", "a")
     assert breaker.state == "closed"
+
+
+# -- bounds: response size and overall deadline, against a real server on 127.0.0.1
+
+
+async def test_a_body_announced_too_large_is_refused_before_reading(live_store) -> None:
+    live_store.behaviour.update(content_length=50 * 1024 * 1024)  # a lie: never sent
+    http = HttpClient(base_url=live_store.url, service="Big", max_response_bytes=1024 * 1024)
+    with pytest.raises(ResponseTooLarge) as caught:
+        await http.request("GET", "/wp-json/wc/v3")
+    error = caught.value
+    assert (error.size, error.limit) == (50 * 1024 * 1024, 1024 * 1024)
+    assert "52428800 bytes" in str(error) and "max_response_bytes" in str(error)
+    assert not isinstance(error, RETRYABLE)
+    assert len(live_store.served) == 1  # not retried: it would be as big again
+    await http.aclose()
+
+
+async def test_an_endless_body_is_cut_at_the_limit(live_store) -> None:
+    live_store.behaviour.update(mode="endless")
+    http = HttpClient(base_url=live_store.url, service="Firehose", max_response_bytes=1024 * 1024)
+    with pytest.raises(ResponseTooLarge, match="more than 1048576 bytes") as caught:
+        await http.request("GET", "/wp-json/wc/v3")
+    assert caught.value.size is None and caught.value.status == 200
+    await http.aclose()
+
+
+async def test_a_body_exactly_at_the_limit_is_read() -> None:
+    body = b"[" + b" " * 98 + b"]"
+    script = Script(httpx.Response(200, content=body))
+    http = client(script, max_response_bytes=100)
+    assert (await http.request("GET", "x")).content == body
+    script = Script(httpx.Response(200, content=body + b" "))
+    with pytest.raises(ResponseTooLarge):
+        await client(script, max_response_bytes=100).request("GET", "x")
+
+
+async def test_a_gzipped_body_is_measured_decoded() -> None:
+    import gzip
+
+    body = b"[" + b"0," * 50_000 + b"0]"
+    packed = gzip.compress(body)
+    headers = {"content-encoding": "gzip", "content-type": "application/json"}
+    script = Script(httpx.Response(200, content=packed, headers=headers))
+    assert decode_json((await client(script).request("GET", "x")).content)[-1] == 0
+    script = Script(httpx.Response(200, content=packed, headers=headers))
+    with pytest.raises(ResponseTooLarge):
+        await client(script, max_response_bytes=len(packed) * 2).request("GET", "x")
+
+
+async def test_a_trickling_server_hits_the_overall_deadline(live_store) -> None:
+    """httpx's read timeout is per read: one byte now and then never trips it; the deadline does."""
+    live_store.behaviour.update(mode="trickle", interval=0.02)
+    http = HttpClient(
+        base_url=live_store.url,
+        service="Trickle",
+        timeout=5.0,
+        deadline=0.3,
+        retry=RetryPolicy(max_retries=1, base_delay=0, jitter=0),
+    )
+    with pytest.raises(TransportFailure, match=r"did not finish answering GET /wp-json/wc/v3 within 0.3s"):
+        await http.request("GET", "/wp-json/wc/v3")
+    assert len(live_store.served) == 2  # retryable, like a timeout
+    assert http.stats.transport_failures == 2
+    await http.aclose()
+
+
+async def test_a_post_past_the_deadline_is_not_repeated(live_store) -> None:
+    live_store.behaviour.update(mode="trickle", interval=0.02)
+    http = HttpClient(base_url=live_store.url, service="Trickle", timeout=5.0, deadline=0.3, retry=FAST)
+    with pytest.raises(TransportFailure, match="did not finish answering"):
+        await http.request("POST", "/wp-json/wc/v3/orders", json={})
+    assert len(live_store.served) == 1
+    await http.aclose()
+
+
+def test_deadline_and_size_defaults_and_validation() -> None:
+    assert HttpClient(base_url="http://x/", service="X").deadline == 60.0
+    assert HttpClient(base_url="http://x/", service="X", timeout=45).deadline == 90.0
+    assert HttpClient(base_url="http://x/", service="X").max_response_bytes == 64 * 1024 * 1024
+    for bad in ({"deadline": 0}, {"deadline": -1}, {"max_response_bytes": 0}):
+        with pytest.raises(InvalidConfig):
+            HttpClient(base_url="http://x/", service="X", **bad)

@@ -13,6 +13,7 @@ import pytest
 from fake_woocommerce import FAST, KEY, SECRET, FakeStore, Gate, wc_error
 
 from clients import (
+    ApiError,
     AuthFailed,
     BreakerConfig,
     CircuitOpen,
@@ -28,6 +29,8 @@ from clients import (
     WooCommerceClient,
 )
 from clients._http import RateLimiter
+from clients.woocommerce._pages import trusted_totals
+from clients.woocommerce.settings import MAX_TOTAL_PAGES
 
 pytestmark = pytest.mark.anyio
 
@@ -534,3 +537,84 @@ async def test_circuit_open_message_says_what_and_for_how_long() -> None:
         "WooCommerce at https://shop.example looks down: 2 consecutive failures, the last: "
         "ConnectError: [Errno 111] Connection refused; not calling it for 45s more"
     )
+
+
+# -- page totals are cross-checked and bounded
+
+
+@pytest.mark.parametrize(
+    ("total", "total_pages", "per_page", "expected"),
+    [
+        (250, 3, 100, (250, 3)),
+        (0, 0, 100, (0, 0)),
+        (100, 1, 100, (100, 1)),
+        (-1, -1, 100, (-1, -1)),  # no headers: unknown, silently (a proxy stripped them)
+        (250, 4, 100, (-1, -1)),  # pages do not match the total
+        (250, 999_999_999, 100, (-1, -1)),
+        (250, -1, 100, (-1, -1)),  # one header without the other
+        (-1, 3, 100, (-1, -1)),
+        (10_000_001 * 100, 10_000_001, 100, (-1, -1)),  # consistent, but past the cap
+        (MAX_TOTAL_PAGES * 10, MAX_TOTAL_PAGES, 10, (MAX_TOTAL_PAGES * 10, MAX_TOTAL_PAGES)),
+    ],
+)
+def test_totals_are_trusted_only_when_consistent_and_bounded(
+    total: int, total_pages: int, per_page: int, expected: tuple[int, int]
+) -> None:
+    got_total, got_pages, problem = trusted_totals(total, total_pages, per_page)
+    assert (got_total, got_pages) == expected
+    assert (problem is None) == (expected != (-1, -1) or (total, total_pages) == (-1, -1))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-WP-Total": "250", "X-WP-TotalPages": "999999999"},
+        {"X-WP-Total": "250", "X-WP-TotalPages": "-3"},
+        {"X-WP-Total": "lots", "X-WP-TotalPages": "3"},
+        {"X-WP-TotalPages": "3"},
+    ],
+)
+async def test_an_inconsistent_pair_is_unknown_totals_with_a_warning(headers, caplog) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"id": 1}], headers=headers)
+
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        async with make(handler=handler) as wc:
+            page = await wc.list_page("products")
+    assert (page.total, page.total_pages) == (-1, -1)
+    warnings = [r for r in caplog.records if r.name == "nxt.clients" and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert (
+        "page totals" in warnings[0].getMessage()
+        and "GET /wp-json/wc/v3/products" in warnings[0].getMessage()
+    )
+
+
+async def test_a_wrong_total_pages_header_does_not_mean_millions_of_requests(live_store, caplog) -> None:
+    """Over real HTTP: 30 products, but the server claims 999,999,999 pages."""
+    live_store.behaviour.update(headers={"X-WP-TotalPages": "999999999"})
+    async with WooCommerceClient(
+        base_url=live_store.url, consumer_key=KEY, consumer_secret=SECRET, retry=FAST
+    ) as wc:
+        with caplog.at_level("WARNING", logger="nxt.clients"):
+            pages = [p async for p in wc.iter_pages("products", per_page=7)]
+    assert [len(p.items) for p in pages] == [7, 7, 7, 7, 2]  # read until the short page
+    assert len(live_store.served) == 5
+    assert sum("page totals" in r.getMessage() for r in caplog.records) == 1  # once per read
+
+
+async def test_full_pages_forever_without_totals_stop_at_the_cap(monkeypatch) -> None:
+    import clients.woocommerce._pages as pages_module
+
+    monkeypatch.setattr(pages_module, "MAX_TOTAL_PAGES", 5)
+    served: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(int(request.url.params["page"]))
+        return httpx.Response(200, json=[{"id": i} for i in range(10)])
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(ApiError, match="more than 5 pages"):
+            async for _ in wc.iter_pages("products", per_page=10):
+                pass
+    assert served == [1, 2, 3, 4, 5]
