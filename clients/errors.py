@@ -10,7 +10,8 @@ The hierarchy (httpx style: callers only ever catch these, never httpx's own):
   * ApiError                  - the service answered with an error: `.status`, `.vendor_code`,
                                 `.request_id`, `.body` (truncated, secrets removed).
     * AuthFailed              - 401/403: wrong credentials or missing permission.
-    * NotFound                - 404: no such object or route.
+    * NotFound                - 404: no such object or route; `.gone` is True only when the
+                                service said the object does not exist.
     * Conflict                - 409: the object changed or already exists.
     * RateLimited             - 429: slow down; `.retry_after` seconds if the service said so.
     * ServerError             - 5xx: the service failed; `.retry_after` on a 503 that says so.
@@ -142,7 +143,18 @@ class AuthFailed(ApiError):
 
 
 class NotFound(ApiError):
-    """404: no such object, or no such route."""
+    """404: no such object, or no such route.
+
+    Attributes:
+        gone: True only when the service said that the object does not exist (for WooCommerce:
+            a `woocommerce_rest_invalid_id` or `woocommerce_rest_<type>_invalid_id` code). A
+            missing route (`rest_no_route`: a plugin, security rule or proxy in the way) or any
+            other 404 leaves it False. Only `gone` justifies treating a record as deleted.
+    """
+
+    def __init__(self, message: str, *, gone: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.gone = gone
 
 
 class Conflict(ApiError):

@@ -28,7 +28,7 @@ from ..errors import ApiError, ClientError, InvalidConfig, NotFound, NotWooComme
 from ._auth import build_auth
 from ._batch import BatchResult, absorb, chunk_body, plan_chunks
 from ._pages import Page, fetch_in_order, fetch_sequential, read_totals, trusted_totals
-from .settings import API_PREFIX, BATCH_MAX, DEFAULT_VERSION, NO_ROUTE_CODE, PER_PAGE_MAX
+from .settings import API_PREFIX, BATCH_MAX, DEFAULT_VERSION, GONE_CODE, NO_ROUTE_CODE, PER_PAGE_MAX
 
 __all__ = ["WooCommerceClient"]
 
@@ -236,18 +236,26 @@ class WooCommerceClient:
             else:
                 hint = "check consumer_key/consumer_secret on the block"
         elif status == 404 and info.code == NO_ROUTE_CODE:
-            hint = f"check the path and api_version ({self.api_version})"
+            hint = (
+                f"check the path and api_version ({self.api_version}); if WooCommerce has this "
+                "route, a plugin, security rule or proxy is answering for it"
+            )
+        elif status == 404 and is_gone_code(info.code):
+            hint = "no such record in the store (deleted, or never there)"
         elif status == 413:
             hint = f"send at most {BATCH_MAX} items per batch request"
         elif status == 400 and info.code == "rest_invalid_param":
             hint = "fix the parameter named in the message"
-        return api_error(
+        error = api_error(
             response,
             service=self.service,
             info=info,
             hint=hint,
             redact=self._http.redact,
         )
+        if isinstance(error, NotFound):
+            error.gone = is_gone_code(info.code)
+        return error
 
     def _not_json(self, response: httpx.Response) -> NotWooCommerce:
         request = response.request
@@ -349,7 +357,9 @@ class WooCommerceClient:
             params: Query parameters (bools as true/false, lists comma-separated).
 
         Raises:
-            NotFound: No such record (`woocommerce_rest_*_invalid_id`) or route.
+            NotFound: No such record (`.gone` is True: `woocommerce_rest_*_invalid_id`), or no
+                such route (`.gone` is False: `rest_no_route`, a plugin or proxy in the way).
+            NotWooCommerce: A 404 without a WordPress REST error: not WooCommerce answering.
             ClientError: Any other failure, see `clients.errors`.
         """
         data, _ = await self._call("GET", path, params=params)
@@ -561,6 +571,11 @@ class WooCommerceClient:
         )
         await self._namespace_index(quick)
         await self._call("GET", "products", params={"per_page": 1, "_fields": "id"}, retry=quick)
+
+
+def is_gone_code(code: str | None) -> bool:
+    """Whether a 404's WooCommerce error code says the record does not exist (`GONE_CODE`)."""
+    return bool(code) and GONE_CODE.fullmatch(code or "") is not None
 
 
 def _wc_error_info(response: httpx.Response) -> ErrorInfo:

@@ -5,6 +5,7 @@ Facts from WooCommerce's source, see `reference/vendor-protocols.md` section 1.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 API_PREFIX = "/wp-json"
@@ -17,6 +18,11 @@ TOTAL_PAGES_HEADER = "X-WP-TotalPages"
 # inconsistent) X-WP-TotalPages is not believed, and a read without totals stops here.
 MAX_TOTAL_PAGES = 100_000
 NO_ROUTE_CODE = "rest_no_route"
+# The 404 codes that say a record does not exist: `woocommerce_rest_invalid_id` (customers) and
+# `woocommerce_rest_<post type>_invalid_id` (`..._product_invalid_id`, `..._shop_order_invalid_id`,
+# `..._product_variation_invalid_id`, ...). Any other 404 (`rest_no_route`, a plugin's code, a
+# bare HTML page) says nothing about the record.
+GONE_CODE = re.compile(r"woocommerce_rest_(?:[a-z0-9]+(?:_[a-z0-9]+)*_)?invalid_id")
 
 
 @dataclass(frozen=True)

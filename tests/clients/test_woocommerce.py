@@ -29,6 +29,7 @@ from clients import (
     WooCommerceClient,
 )
 from clients._http import RateLimiter
+from clients.woocommerce._client import is_gone_code
 from clients.woocommerce._pages import trusted_totals
 from clients.woocommerce.settings import MAX_TOTAL_PAGES
 
@@ -618,3 +619,87 @@ async def test_full_pages_forever_without_totals_stop_at_the_cap(monkeypatch) ->
             async for _ in wc.iter_pages("products", per_page=10):
                 pass
     assert served == [1, 2, 3, 4, 5]
+
+
+# -- what a 404 means
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("products/99999", "woocommerce_rest_product_invalid_id"),
+        ("orders/99999", "woocommerce_rest_shop_order_invalid_id"),
+        ("customers/99999", "woocommerce_rest_invalid_id"),
+        ("products/1/variations/99999", "woocommerce_rest_product_variation_invalid_id"),
+    ],
+)
+async def test_an_invalid_id_404_means_the_record_is_gone(path: str, code: str) -> None:
+    store = FakeStore(products=1)
+    async with make(store) as wc:
+        with pytest.raises(NotFound) as caught:
+            await wc.get(path)
+    assert caught.value.gone is True and caught.value.vendor_code == code
+    assert "no such record" in str(caught.value)
+
+
+async def test_rest_no_route_on_a_record_path_is_not_gone() -> None:
+    """A plugin, security rule or proxy answering for a route WooCommerce has."""
+    store = FakeStore(products=1)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/products/1"):
+            return wc_error(404, "rest_no_route", "No route was found matching the URL and request method.")
+        return store.respond(request)
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotFound) as caught:
+            await wc.get("products/1")
+    assert caught.value.gone is False
+    assert "plugin" in str(caught.value) and "proxy" in str(caught.value)
+
+
+async def test_a_404_with_another_code_is_not_gone() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return wc_error(404, "rest_post_invalid_id", "Invalid post ID.")
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotFound) as caught:
+            await wc.get("products/1")
+    assert caught.value.gone is False
+
+
+async def test_a_404_without_a_rest_error_is_not_woocommerce_not_a_missing_record() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"error": "not here"})
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotWooCommerce) as caught:
+            await wc.get("products/1")
+    assert not isinstance(caught.value, NotFound)
+
+
+@pytest.mark.parametrize(
+    ("code", "gone"),
+    [
+        ("woocommerce_rest_invalid_id", True),
+        ("woocommerce_rest_product_invalid_id", True),
+        ("woocommerce_rest_shop_order_invalid_id", True),
+        ("woocommerce_rest_product_variation_invalid_id", True),
+        ("woocommerce_rest_order_refund_invalid_id", True),
+        ("rest_no_route", False),
+        ("rest_post_invalid_id", False),
+        ("woocommerce_rest_invalid_product_id", False),
+        ("woocommerce_rest_cannot_view", False),
+        ("woocommerce_rest__invalid_id", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_gone_codes(code: str | None, gone: bool) -> None:
+    assert is_gone_code(code) is gone
+
+
+def test_not_found_gone_survives_pickling() -> None:
+    error = NotFound("gone", status=404, vendor_code="woocommerce_rest_invalid_id", gone=True)
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.gone is True and NotFound("x").gone is False
