@@ -77,6 +77,7 @@ logger = logging.getLogger("nxt.clients")
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+BeforeRequest = Callable[[], Awaitable[None]]
 
 # Query parameters that carry credentials: never shown in messages.
 SECRET_PARAMS = frozenset(
@@ -650,6 +651,11 @@ class HttpClient:
         transport: httpx transport (e.g. `httpx.MockTransport`) for tests.
         secrets: Strings that must never appear in messages or error bodies.
         error_factory: Builds the `ApiError` for a non-2xx answer; defaults to `api_error`.
+        before_request: Awaited before every attempt that is going to be sent (retries
+            included; not when the circuit breaker refuses the call), before the local rate
+            limiter and before waiting for a concurrency slot: the hook for a request budget
+            shared beyond this process (e.g. a Prefect rate limit). An exception it raises
+            propagates and nothing is sent.
         sleep: Async sleep (injectable for tests).
     """
 
@@ -671,6 +677,7 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         secrets: Sequence[str] = (),
         error_factory: ErrorFactory | None = None,
+        before_request: BeforeRequest | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if max_concurrency < 1:
@@ -688,6 +695,7 @@ class HttpClient:
         self.limiter = limiter
         self.breaker = breaker
         self._auth = auth
+        self._before_request = before_request
         self._sleep = sleep
         self._secrets = [s for s in secrets if s and len(s) >= 4]
         self._error_factory = error_factory or self._default_error
@@ -848,6 +856,8 @@ class HttpClient:
                 self._stats.circuit_rejections += 1
                 raise
         try:
+            if self._before_request is not None:
+                await self._before_request()
             async with self._semaphore:
                 generation = await self._throttle()
                 request = self._client.build_request(

@@ -6,13 +6,20 @@ import base64
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from .._config import DEFAULT_BREAKER, DEFAULT_RETRY, BreakerConfig, RateLimit, RetryPolicy
+from .._config import (
+    DEFAULT_BREAKER,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_RETRY,
+    BreakerConfig,
+    RateLimit,
+    RetryPolicy,
+)
 from .._http import (
     ErrorInfo,
     HttpClient,
@@ -108,6 +115,12 @@ class WooCommerceClient:
         query_string_auth: Over https, send the keys as query parameters instead of Basic.
         breaker: Circuit breaker settings; the breaker is shared per store in the process.
         transport: httpx transport, e.g. `httpx.MockTransport`, for tests.
+        before_request: An async callable awaited before every request this client sends
+            (retries, the credential check, every page and per-id read included), before the
+            local rate limiter: where a flow takes a slot of a budget shared across workers.
+        deadline: Seconds one attempt may take in all, from sending to the last byte of the
+            body (httpx's `timeout` is per read); default `max(2 * timeout, 60)`.
+        max_response_bytes: Largest answer body accepted; larger raises `ResponseTooLarge`.
     """
 
     def __init__(
@@ -125,6 +138,9 @@ class WooCommerceClient:
         query_string_auth: bool = False,
         breaker: BreakerConfig = DEFAULT_BREAKER,
         transport: httpx.AsyncBaseTransport | None = None,
+        before_request: Callable[[], Awaitable[None]] | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         site = _normalise_base_url(base_url)
         if not consumer_key or not consumer_secret:
@@ -149,6 +165,8 @@ class WooCommerceClient:
             auth=auth,
             headers={"accept": "application/json", "user-agent": USER_AGENT},
             timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
             verify=verify,
             retry=retry,
             limiter=shared_limiter(self.base_url, rate_limit),
@@ -158,6 +176,7 @@ class WooCommerceClient:
             # The Basic header's base64 too, in case a proxy echoes request headers back.
             secrets=(consumer_key, consumer_secret, _basic_token(consumer_key, consumer_secret)),
             error_factory=self._error,
+            before_request=before_request,
         )
 
     def __repr__(self) -> str:

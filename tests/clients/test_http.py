@@ -556,3 +556,53 @@ def test_deadline_and_size_defaults_and_validation() -> None:
     for bad in ({"deadline": 0}, {"deadline": -1}, {"max_response_bytes": 0}):
         with pytest.raises(InvalidConfig):
             HttpClient(base_url="http://x/", service="X", **bad)
+
+
+# -- before_request: a hook for a budget shared beyond this process
+
+
+async def test_before_request_is_awaited_before_every_attempt_and_before_the_bucket() -> None:
+    events: list[str] = []
+
+    async def take_slot() -> None:
+        events.append("slot")
+
+    class Recording(RateLimiter):
+        def reserve(self) -> tuple[float, int]:
+            events.append("bucket")
+            return super().reserve()
+
+    script = Script(httpx.Response(503), httpx.ReadTimeout("slow"), httpx.Response(429), httpx.Response(200))
+    http = client(script, before_request=take_slot, limiter=Recording(None))
+    await http.request("GET", "things")
+    assert len(script.requests) == 4
+    assert events == ["slot", "bucket"] * 4  # retries included, always before the local bucket
+
+
+async def test_a_failing_before_request_sends_nothing() -> None:
+    class BudgetDown(Exception):
+        pass
+
+    async def take_slot() -> None:
+        raise BudgetDown("the shared budget cannot be reached")
+
+    script = Script(httpx.Response(200))
+    with pytest.raises(BudgetDown):
+        await client(script, before_request=take_slot).request("GET", "things")
+    assert script.requests == []
+
+
+async def test_before_request_is_not_awaited_for_a_call_the_breaker_refuses() -> None:
+    calls: list[int] = []
+
+    async def take_slot() -> None:
+        calls.append(1)
+
+    breaker = CircuitBreaker("Shop", BreakerConfig(failure_threshold=1, reset_after=60))
+    script = Script(httpx.ConnectError("refused"))
+    http = client(script, breaker=breaker, before_request=take_slot)
+    with pytest.raises(TransportFailure):
+        await http.request("GET", "a", retry=RetryPolicy(max_retries=0))
+    with pytest.raises(CircuitOpen):
+        await http.request("GET", "b")
+    assert len(calls) == 1 == len(script.requests)

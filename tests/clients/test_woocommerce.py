@@ -703,3 +703,18 @@ def test_not_found_gone_survives_pickling() -> None:
     error = NotFound("gone", status=404, vendor_code="woocommerce_rest_invalid_id", gone=True)
     copy = pickle.loads(pickle.dumps(error))
     assert copy.gone is True and NotFound("x").gone is False
+
+
+async def test_before_request_counts_every_request_of_the_client(store: FakeStore) -> None:
+    taken: list[int] = []
+
+    async def take_slot() -> None:
+        taken.append(1)
+
+    store.faults += [httpx.Response(502), httpx.Response(429)]
+    async with make(store, before_request=take_slot) as wc:
+        await wc.check()  # the credential check counts too
+        await wc.get("products/1")
+        pages = [p async for p in wc.iter_pages("products", per_page=100)]
+    assert len(pages) == 3
+    assert len(taken) == len(store.requests) == 2 + 2 + 1 + 3
