@@ -31,7 +31,7 @@ from .errors import (
     ServerError,
     TransportFailure,
 )
-from .woocommerce import BatchResult, Page, WooCommerceClient
+from .woocommerce import BatchResult, FetchResult, Page, WooCommerceClient
 
 __all__ = [
     "ApiError",
@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
+    "FetchResult",
     "InvalidConfig",
     "NotFound",
     "NotWooCommerce",

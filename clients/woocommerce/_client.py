@@ -35,7 +35,17 @@ from ..errors import ApiError, ClientError, InvalidConfig, NotFound, NotWooComme
 from ._auth import build_auth
 from ._batch import BatchResult, absorb, chunk_body, plan_chunks
 from ._pages import Page, fetch_in_order, fetch_sequential, read_totals, trusted_totals
-from .settings import API_PREFIX, BATCH_MAX, DEFAULT_VERSION, GONE_CODE, NO_ROUTE_CODE, PER_PAGE_MAX
+from ._reads import FetchResult, check_id, ids_of, resolve, unique_ids
+from ._reads import fetch_by_ids as _fetch_by_ids
+from .settings import (
+    API_PREFIX,
+    BATCH_MAX,
+    DEFAULT_VERSION,
+    GONE_CODE,
+    NO_ROUTE_CODE,
+    PER_PAGE_MAX,
+    RESOURCES,
+)
 
 __all__ = ["WooCommerceClient"]
 
@@ -511,6 +521,132 @@ class WooCommerceClient:
         async with contextlib.aclosing(rest):
             async for page in rest:
                 yield page
+
+    # -- resource-level reads
+
+    async def fetch_by_ids(
+        self, resource: str, ids: Sequence[int], *, parent_id: int | None = None
+    ) -> FetchResult:
+        """Read the records of `resource` with these ids, whatever their status.
+
+        Ids are asked for 100 per request with `include=`, in every listing that together
+        shows all records (`settings.RESOURCES[resource].statuses`: orders and products with
+        `status=any`, then the ids still missing with `status=trash`; customers with
+        `role=all`). Ids that no listing shows are then read one by one (`GET {path}/{id}`).
+        Requests run concurrently within `max_concurrency`.
+
+        Args:
+            resource: A `settings.RESOURCES` name: "products", "variations", "orders",
+                "refunds" or "customers".
+            ids: Record ids (positive integers); repeats are read once.
+            parent_id: The parent product (variations) or order (refunds); only for those.
+
+        Returns:
+            `FetchResult` with `found` (id -> record, in the order asked) and `gone` (ids the
+            store answered with a `woocommerce_rest_*_invalid_id` 404).
+
+        Raises:
+            InvalidConfig: Unknown resource, a missing or needless `parent_id`, or an id that
+                is not a positive integer (before any request).
+            NotFound: A per-id read answered 404 without saying the record is gone
+                (`rest_no_route`: a plugin or proxy in the way); nothing is returned then.
+            ClientError: Any other failure, after retries.
+
+        Example:
+            ```python
+            result = await wc.fetch_by_ids("orders", [101, 102, 103])
+            upsert(result.found.values())
+            tombstone(result.gone)
+            ```
+        """
+        spec, path = resolve(resource, parent_id)
+        wanted = unique_ids(ids)
+        if not wanted:
+            return FetchResult()
+
+        async def list_page(collection: str, params: Mapping[str, Any]) -> Page:
+            return await self.list_page(collection, page=1, per_page=PER_PAGE_MAX, params=params)
+
+        async def get_one(record_path: str) -> dict[str, Any]:
+            data = await self.get(record_path)
+            if not isinstance(data, dict):
+                raise NotWooCommerce(
+                    f"{self.service} answered GET {record_path} with {type(data).__name__} "
+                    "where a record (JSON object) was expected",
+                    service=self.service,
+                    status=200,
+                )
+            return data
+
+        return await _fetch_by_ids(list_page, get_one, spec, path, wanted, self.max_concurrency)
+
+    async def variations(self, parent_id: int) -> list[dict[str, Any]]:
+        """Every variation of the variable product `parent_id`, all pages, ordered by id.
+
+        Pages after the first are fetched concurrently within `max_concurrency`. A variation
+        seen twice (the listing shifted while it was read) is returned once.
+
+        Raises:
+            InvalidConfig: `parent_id` is not a positive integer.
+            NotFound: The store has no such product (`.gone` is True) or route.
+            ClientError: Any other failure, after retries.
+        """
+        _, path = resolve("variations", check_id(parent_id, "parent_id"))
+        seen: dict[int, dict[str, Any]] = {}
+        extra: list[dict[str, Any]] = []
+        params = {"orderby": "id", "order": "asc"}
+        async for page in self.iter_pages(path, per_page=PER_PAGE_MAX, params=params):
+            for item in page.items:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(item_id, int):
+                    seen.setdefault(item_id, item)
+                elif isinstance(item, dict):
+                    extra.append(item)  # no id: kept, for the caller to judge (quarantine)
+        return [*seen.values(), *extra]
+
+    async def list_ids(
+        self,
+        path_or_resource: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        parent_id: int | None = None,
+        field: str = "date_modified_gmt",
+    ) -> dict[int, str | None]:
+        """The ids of every record in a listing window, with one field (for completeness checks).
+
+        Reads the listing with `_fields=id,{field}`, 100 per page, every page (concurrently
+        within `max_concurrency`), so a paged read can be checked for records it missed while
+        the listing shifted. The window is `params` as given (filters, `status`, `role`, ...);
+        without an `orderby` it is read by id ascending, which new records cannot shift.
+
+        Args:
+            path_or_resource: A `settings.RESOURCES` name ("orders", or "variations" with
+                `parent_id`) or a collection path ("orders", "products/12/variations").
+            params: The listing's filters, e.g. `{"modified_after": ..., "dates_are_gmt":
+                True, "status": "trash"}`; `page`, `per_page` and `_fields` are set here.
+            parent_id: The parent, when `path_or_resource` is "variations" or "refunds".
+            field: The field returned with each id; None when a record has no value.
+
+        Returns:
+            {id: the field's value as text, or None}.
+
+        Raises:
+            ApiError: Without page totals, the listing went on past `settings.MAX_TOTAL_PAGES`.
+            ClientError: Any failure of a page, after retries.
+        """
+        if path_or_resource in RESOURCES:
+            _, path = resolve(path_or_resource, parent_id)
+        elif parent_id is not None:
+            raise InvalidConfig(f"parent_id is only for a resource name, not the path {path_or_resource!r}")
+        else:
+            path = path_or_resource
+        query: dict[str, Any] = {"orderby": "id", "order": "asc"} if "orderby" not in (params or {}) else {}
+        query.update(params or {})
+        query["_fields"] = f"id,{field}"
+        out: dict[int, str | None] = {}
+        async for page in self.iter_pages(path, per_page=PER_PAGE_MAX, params=query):
+            out.update(ids_of(page.items, field))
+        return out
 
     async def batch(
         self,
