@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -76,6 +77,43 @@ def _normalise_base_url(base_url: str) -> httpx.URL:
     return url.copy_with(path=path or "", query=None, fragment=None)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: localhost, 127.0.0.0/8 or ::1 (IPv4-mapped too)."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def insecure_setting(site: httpx.URL, verify: bool | str) -> str | None:
+    """Why talking to `site` this way exposes the store's data, or None when it does not.
+
+    Traffic to a loopback address never leaves the machine (the sandbox), so it is fine.
+    """
+    if is_loopback(site.host):
+        return None
+    if site.scheme == "http":
+        return (
+            f"{site} is plain http: customer names, addresses and orders travel in clear, and "
+            "OAuth 1.0a signs no body (it is the only auth WooCommerce accepts over http), so "
+            "anyone on the path can read them and change what is written; use the store's "
+            "https:// address"
+        )
+    if verify is False:
+        return (
+            f"TLS verification is off for {site}: anyone on the path can read and change the "
+            "API traffic, keys included, by presenting any certificate; give the store's CA "
+            "bundle instead (verify='/path/to/ca.pem' or the block's CA bundle)"
+        )
+    return None
+
+
 def _basic_token(key: str, secret: str) -> str:
     return base64.b64encode(f"{key}:{secret}".encode()).decode("ascii")
 
@@ -117,6 +155,8 @@ class WooCommerceClient:
         consumer_secret: REST API consumer secret (`cs_...`).
         api_version: REST namespace, `wc/v3` by default.
         verify: TLS verification: True (honours SSL_CERT_FILE), False, or a CA bundle path.
+            False, or a plain-http `base_url`, on a host that is not loopback is accepted
+            with a warning on the `nxt.clients` logger.
         timeout: Seconds for each of connect, read, write and pool waits.
         retry: Retry policy for TransportFailure, RateLimited and ServerError.
         rate_limit: Client-side budget, shared by every client of this store in the process;
@@ -160,6 +200,9 @@ class WooCommerceClient:
             )
         if max_concurrency < 1:
             raise InvalidConfig(f"max_concurrency must be >= 1, got {max_concurrency}")
+        danger = insecure_setting(site, verify)
+        if danger:
+            logger.warning("%s", danger)
         self.base_url = str(site).rstrip("/")
         self.api_version = api_version.strip("/")
         self.api_url = f"{self.base_url}{API_PREFIX}/{self.api_version}/"

@@ -718,3 +718,46 @@ async def test_before_request_counts_every_request_of_the_client(store: FakeStor
         pages = [p async for p in wc.iter_pages("products", per_page=100)]
     assert len(pages) == 3
     assert len(taken) == len(store.requests) == 2 + 2 + 1 + 3
+
+
+# -- insecure settings are accepted, with a warning
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "nxt.clients" and r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("base_url", ["http://shop.example", "http://10.0.0.5:8080", "http://[2001:db8::1]"])
+def test_plain_http_to_a_remote_store_warns_once(base_url: str, caplog) -> None:
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        make(base_url=base_url)
+        make(base_url=base_url, verify=False)  # TLS settings mean nothing over http
+    warnings = _warnings(caplog)
+    assert len(warnings) == 2
+    assert "plain http" in warnings[0] and "OAuth 1.0a signs no body" in warnings[0]
+    assert "in clear" in warnings[0] and "https://" in warnings[0]
+
+
+def test_turning_tls_verification_off_warns(caplog) -> None:
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        make(base_url="https://shop.example", verify=False)
+    (warning,) = _warnings(caplog)
+    assert "TLS verification is off" in warning and "anyone on the path can read and change" in warning
+
+
+@pytest.mark.parametrize(
+    ("base_url", "verify"),
+    [
+        ("https://shop.example", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://127.9.8.7", False),
+        ("http://localhost:8000", True),
+        ("http://LOCALHOST", True),
+        ("http://[::1]:8080", True),
+        ("https://127.0.0.1:8443", False),
+    ],
+)
+def test_secure_or_loopback_settings_are_silent(base_url: str, verify: bool, caplog) -> None:
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        make(base_url=base_url, verify=verify)
+    assert _warnings(caplog) == []
