@@ -142,7 +142,8 @@ def create_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
     to certifi's bundle. Contexts are cached: loading a CA bundle costs tens of milliseconds.
 
     Raises:
-        InvalidConfig: `verify` names a path that does not exist.
+        InvalidConfig: `verify` names a path that does not exist, or a file that holds no
+            PEM certificate.
     """
     if verify is True:
         return _ssl_context(True, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
@@ -164,7 +165,13 @@ def _ssl_context(verify: bool | str, cafile: str | None, capath: str | None) -> 
                 f"verify={verify!r} is neither a CA bundle file nor a directory; "
                 "give the path of the store's CA certificate (PEM)"
             )
-        return ssl.create_default_context(cafile=verify)
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except ssl.SSLError as exc:
+            raise InvalidConfig(
+                f"{verify} is not a CA bundle (PEM certificates): {exc.reason or exc}; give the "
+                "path of the store's CA certificate in PEM form"
+            ) from None
     if cafile and os.path.isfile(cafile):
         return ssl.create_default_context(cafile=cafile)
     if capath and os.path.isdir(capath):

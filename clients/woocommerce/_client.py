@@ -208,6 +208,9 @@ class WooCommerceClient:
         self.api_url = f"{self.base_url}{API_PREFIX}/{self.api_version}/"
         self.max_concurrency = max_concurrency
         self.retry = retry
+        self.rate_limit = rate_limit
+        self.timeout = timeout
+        self.verify = verify
         self.service = f"WooCommerce at {self.base_url}"
         auth, self.auth_method = build_auth(
             site.scheme, consumer_key, consumer_secret, query_string_auth=query_string_auth
@@ -231,6 +234,11 @@ class WooCommerceClient:
             error_factory=self._error,
             before_request=before_request,
         )
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one attempt may take in all (send, headers, body)."""
+        return self._http.deadline
 
     def __repr__(self) -> str:
         return (

@@ -761,3 +761,16 @@ def test_secure_or_loopback_settings_are_silent(base_url: str, verify: bool, cap
     with caplog.at_level("WARNING", logger="nxt.clients"):
         make(base_url=base_url, verify=verify)
     assert _warnings(caplog) == []
+
+
+def test_a_file_that_is_not_a_ca_bundle_is_invalid_config(tmp_path) -> None:
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    with pytest.raises(InvalidConfig, match=r"ca.pem is not a CA bundle \(PEM certificates\)"):
+        WooCommerceClient(base_url=SITE, consumer_key=KEY, consumer_secret=SECRET, verify=str(bogus))
+
+
+def test_settings_are_readable_on_the_client() -> None:
+    wc = make(timeout=12.5, max_concurrency=2)
+    assert (wc.timeout, wc.deadline, wc.verify, wc.rate_limit) == (12.5, 60.0, True, None)
+    assert make(timeout=45.0, deadline=10.0).deadline == 10.0
