@@ -171,6 +171,11 @@ class WooCommerceClient:
         deadline: Seconds one attempt may take in all, from sending to the last byte of the
             body (httpx's `timeout` is per read); default `max(2 * timeout, 60)`.
         max_response_bytes: Largest answer body accepted; larger raises `ResponseTooLarge`.
+
+    Attributes:
+        base_url, api_url, api_version, service, auth_method: Where and how it calls.
+        retry, rate_limit, timeout, deadline, verify, max_concurrency: The settings in use.
+        stats: Request counters (`RequestStats`).
     """
 
     def __init__(
