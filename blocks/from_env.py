@@ -52,11 +52,16 @@ Kind = Literal["text", "secret", "int", "bool"]
 
 @dataclass(frozen=True)
 class Var:
-    """One environment variable and the block field it fills."""
+    """One environment variable and the block field it fills.
+
+    `configures=False` marks a setting of the old service as a whole (e.g. `API_TIMEOUT`): it
+    fills the field when the block is built, but does not by itself build the block.
+    """
 
     name: str
     field: str
     kind: Kind = "text"
+    configures: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Service:
 
     @property
     def triggers(self) -> tuple[str, ...]:
-        return self.trigger or tuple(v.name for v in self.variables)
+        return self.trigger or tuple(v.name for v in self.variables if v.configures)
 
 
 SERVICES: tuple[Service, ...] = (
@@ -100,6 +105,8 @@ SERVICES: tuple[Service, ...] = (
             Var("WC_REALTIME_ENABLED", "realtime_enabled", "bool"),
             Var("WC_CONFLICT_RESOLUTION", "conflict_resolution"),
             Var("WC_MAX_CONCURRENCY", "max_concurrency", "int"),
+            # The old service's timeout for every API call, in milliseconds.
+            Var("API_TIMEOUT", "timeout_ms", "int", configures=False),
         ),
     ),
     Service(
@@ -209,7 +216,6 @@ _RUN_HISTORY = "Prefect records every flow and task run with its timing; see the
 NOT_USED: dict[str, str] = {
     "API_RATE_LIMIT_RPM": "the old service's own HTTP API limit; outbound limits are per block "
     "(e.g. WC_RATE_LIMIT_RPM) and the webhook receiver has its own settings",
-    "API_TIMEOUT": "each client sets its own request timeouts (clients/_config.py)",
     "API_BASE_URL": "only the old Node test script used it; our tests start the sandbox themselves",
     "TEST_TIMEOUT": "only the old Node test script used it; pytest has its own timeout",
     "CACHE_TTL_MINUTES": _NO_CACHE,
@@ -361,7 +367,7 @@ def _plan_service(service: Service, values: Mapping[str, str], result: FromEnvRe
             if service.trigger:
                 shown = " or ".join(service.trigger) + " is not set"
             else:
-                families = dict.fromkeys(v.name.split("_")[0] + "_*" for v in service.variables)
+                families = dict.fromkeys(name.split("_")[0] + "_*" for name in service.triggers)
                 shown = "no " + " or ".join(families) + " variable is set"
             note = f"; {service.unset_note}" if service.unset_note else ""
             result.skipped.append(SkippedService(service.key, type_name, f"not configured ({shown}{note})"))

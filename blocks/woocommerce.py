@@ -93,6 +93,17 @@ class WooCommerceStore(CredentialsBlock):
         ),
     )
     max_concurrency: int = Field(default=4, ge=1, description="Most requests in flight to the store at once.")
+    timeout_ms: int = Field(
+        default=30_000,
+        ge=100,
+        le=600_000,
+        title="Timeout (ms)",
+        description=(
+            "How long to wait for the store to connect, accept or send data, in milliseconds "
+            "(the old service's API_TIMEOUT); one attempt may take at most twice that, and at "
+            "least 60 s, in all."
+        ),
+    )
 
     def client(self) -> WooCommerceClient:
         """Build the WooCommerce REST client for this store."""
@@ -108,6 +119,7 @@ class WooCommerceStore(CredentialsBlock):
             retry=RetryPolicy(max_retries=self.max_retries, base_delay=self.retry_delay_ms / 1000),
             rate_limit=RateLimit(rpm=self.rate_limit_rpm),
             max_concurrency=self.max_concurrency,
+            timeout=self.timeout_ms / 1000,
         )
 
     def get_client(self) -> WooCommerceClient:

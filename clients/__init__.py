@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._config import (
     DEFAULT_BREAKER,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     BreakerConfig,
@@ -26,10 +27,11 @@ from .errors import (
     NotFound,
     NotWooCommerce,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     TransportFailure,
 )
-from .woocommerce import BatchResult, Page, WooCommerceClient
+from .woocommerce import BatchResult, FetchResult, Page, WooCommerceClient
 
 __all__ = [
     "ApiError",
@@ -41,8 +43,10 @@ __all__ = [
     "Conflict",
     "DEFAULT_BREAKER",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
+    "FetchResult",
     "InvalidConfig",
     "NotFound",
     "NotWooCommerce",
@@ -51,6 +55,7 @@ __all__ = [
     "RateLimit",
     "RateLimited",
     "RequestStats",
+    "ResponseTooLarge",
     "RetryPolicy",
     "ServerError",
     "TransportFailure",

@@ -14,6 +14,7 @@ __all__ = [
     "BreakerConfig",
     "DEFAULT_BREAKER",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "RateLimit",
@@ -22,6 +23,16 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_CONCURRENCY = 4
+# Largest response body accepted (decoded). A WooCommerce page of 100 orders is 1-2 MB.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# The overall deadline of one attempt is this many timeouts, and never less than the floor.
+DEADLINE_TIMEOUTS = 2.0
+MIN_DEADLINE = 60.0
+
+
+def default_deadline(timeout: float) -> float:
+    """Seconds one attempt may take in all (send, headers, body) for a per-operation `timeout`."""
+    return max(DEADLINE_TIMEOUTS * timeout, MIN_DEADLINE)
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,9 @@ class RetryPolicy:
     `n` (0-based) is `min(max_delay, base_delay * 2**n)`, shortened by up to `jitter` of itself
     at random (0 = no jitter, 1 = "full jitter"). A `Retry-After` on a 429 or 503 replaces that
     wait. On a 429, one longer than `max_retry_after` is not waited for: `RateLimited` is raised
-    at once. On a 503 (an estimate of the outage) the wait is capped at `max_retry_after`.
+    at once. On a 503 (an estimate of the outage) the wait is capped at `max_retry_after`. The
+    pause a 429 puts on the store's shared rate limiter is clamped to `max_retry_after` too, and
+    a `Retry-After` that is not a finite number is ignored.
 
     Args:
         max_retries: Retries after the first attempt (0 disables retrying).
@@ -129,7 +142,8 @@ def create_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
     to certifi's bundle. Contexts are cached: loading a CA bundle costs tens of milliseconds.
 
     Raises:
-        InvalidConfig: `verify` names a path that does not exist.
+        InvalidConfig: `verify` names a path that does not exist, or a file that holds no
+            PEM certificate.
     """
     if verify is True:
         return _ssl_context(True, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
@@ -151,7 +165,13 @@ def _ssl_context(verify: bool | str, cafile: str | None, capath: str | None) -> 
                 f"verify={verify!r} is neither a CA bundle file nor a directory; "
                 "give the path of the store's CA certificate (PEM)"
             )
-        return ssl.create_default_context(cafile=verify)
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except ssl.SSLError as exc:
+            raise InvalidConfig(
+                f"{verify} is not a CA bundle (PEM certificates): {exc.reason or exc}; give the "
+                "path of the store's CA certificate in PEM form"
+            ) from None
     if cafile and os.path.isfile(cafile):
         return ssl.create_default_context(cafile=cafile)
     if capath and os.path.isdir(capath):

@@ -6,7 +6,7 @@ What it adds to httpx:
   `map_httpcore_exceptions`), with the URL's secrets removed from messages.
 * Retries (tenacity) only on `TransportFailure`, `RateLimited` and `ServerError`, with jittered
   exponential backoff, honouring `Retry-After` on 429/503. A non-idempotent request (POST) is
-  retried only when it provably was not processed: connect failures, 429 and 503.
+  retried only when it provably was not processed: connect failures (never sent) and 429.
 * `RateLimiter`: a token bucket (requests per minute) that slows down on 429, pauses for
   `Retry-After`, and recovers gradually on success. Shared per service within the process.
 * `CircuitBreaker`: closed -> open after N consecutive failed attempts -> one half-open probe
@@ -46,12 +46,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from ._config import (
     DEFAULT_BREAKER,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     BreakerConfig,
     RateLimit,
     RetryPolicy,
     create_ssl_context,
+    default_deadline,
 )
 from .errors import (
     ApiError,
@@ -62,6 +64,7 @@ from .errors import (
     InvalidConfig,
     NotFound,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     TransportFailure,
     truncate,
@@ -74,6 +77,7 @@ logger = logging.getLogger("nxt.clients")
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+BeforeRequest = Callable[[], Awaitable[None]]
 
 # Query parameters that carry credentials: never shown in messages.
 SECRET_PARAMS = frozenset(
@@ -198,13 +202,27 @@ class RateLimiter:
             if self._rate < self._max_rate:
                 self._rate = min(self._max_rate, self._rate + self._max_rate * self.config.recovery)
 
-    def on_rate_limited(self, retry_after: float | None, generation: int) -> None:
-        """A 429 to a request reserved in `generation`: slow down, and pause for Retry-After."""
+    def on_rate_limited(
+        self,
+        retry_after: float | None,
+        generation: int,
+        *,
+        max_pause: float = DEFAULT_RETRY.max_retry_after,
+    ) -> None:
+        """A 429 to a request reserved in `generation`: slow down, and pause for Retry-After.
+
+        The pause stops every request through this limiter (every client of the store in the
+        process), so it is clamped to `max_pause`, and a value that is not a finite positive
+        number pauses nothing: one hostile header must not stall a store for an hour.
+        """
+        pause = 0.0
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            pause = min(retry_after, max(0.0, max_pause))
         with self._lock:
             now = self._clock()
             self._refill(now)
-            if retry_after is not None and retry_after > 0:
-                self._blocked_until = max(self._blocked_until, now + retry_after)
+            if pause > 0:
+                self._blocked_until = max(self._blocked_until, now + pause)
             if self.config is None:
                 return
             if generation == self.generation:
@@ -375,17 +393,25 @@ def display_url(url: httpx.URL) -> str:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None if absent/invalid."""
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date).
+
+    None when absent, unreadable or not finite (`inf`, `nan`, `1e309`): such a value says
+    nothing usable, and the caller falls back to its own backoff. A negative or past value is 0.
+    The result is what the service asked for, unbounded; callers cap it
+    (`RetryPolicy.max_retry_after`).
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
@@ -609,7 +635,14 @@ class HttpClient:
         service: Display name used in messages, e.g. "WooCommerce at https://shop.example.com".
         auth: httpx auth applied to every attempt (so signatures are fresh per retry).
         headers: Default headers.
-        timeout: Seconds for connect, read, write and pool waits.
+        timeout: Seconds for connect, read, write and pool waits (httpx's, per operation: a
+            server sending a byte now and then never trips the read timeout).
+        deadline: Seconds one attempt may take in all, from sending the request to the last
+            byte of the body; past it the attempt fails with a retryable `TransportFailure`.
+            Default `max(2 * timeout, 60)`. Waits for the rate limiter or a free connection
+            slot are not counted.
+        max_response_bytes: Largest body accepted (after content decoding); a larger one
+            raises `ResponseTooLarge`. Content-Length is checked before reading. Default 64 MiB.
         verify: TLS verification: True, False, or a CA bundle path.
         retry: Retry policy.
         limiter: Rate limiter (usually `shared_limiter(...)`), or None for none at all.
@@ -618,6 +651,11 @@ class HttpClient:
         transport: httpx transport (e.g. `httpx.MockTransport`) for tests.
         secrets: Strings that must never appear in messages or error bodies.
         error_factory: Builds the `ApiError` for a non-2xx answer; defaults to `api_error`.
+        before_request: Awaited before every attempt that is going to be sent (retries
+            included; not when the circuit breaker refuses the call), before the local rate
+            limiter and before waiting for a concurrency slot: the hook for a request budget
+            shared beyond this process (e.g. a Prefect rate limit). An exception it raises
+            propagates and nothing is sent.
         sleep: Async sleep (injectable for tests).
     """
 
@@ -629,6 +667,8 @@ class HttpClient:
         auth: httpx.Auth | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         verify: bool | str = True,
         retry: RetryPolicy = DEFAULT_RETRY,
         limiter: RateLimiter | None = None,
@@ -637,15 +677,25 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         secrets: Sequence[str] = (),
         error_factory: ErrorFactory | None = None,
+        before_request: BeforeRequest | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if max_concurrency < 1:
             raise InvalidConfig("max_concurrency must be >= 1")
+        if timeout <= 0 or not math.isfinite(timeout):
+            raise InvalidConfig(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if deadline is not None and (deadline <= 0 or not math.isfinite(deadline)):
+            raise InvalidConfig(f"deadline must be a positive number of seconds, got {deadline!r}")
+        if max_response_bytes < 1:
+            raise InvalidConfig(f"max_response_bytes must be >= 1, got {max_response_bytes!r}")
         self.service = service
+        self.deadline = deadline if deadline is not None else default_deadline(timeout)
+        self.max_response_bytes = max_response_bytes
         self.retry = retry
         self.limiter = limiter
         self.breaker = breaker
         self._auth = auth
+        self._before_request = before_request
         self._sleep = sleep
         self._secrets = [s for s in secrets if s and len(s) >= 4]
         self._error_factory = error_factory or self._default_error
@@ -714,12 +764,14 @@ class HttpClient:
             json: JSON body (Decimal and datetime values are sent as strings).
             idempotent: Whether repeating the request is harmless; defaults to True for
                 GET/HEAD/OPTIONS/PUT/DELETE. A non-idempotent request is only retried when it
-                was provably not processed (connect failure, 429, 503).
+                provably was not processed: a connect failure (never sent) or a 429. Never
+                after a 5xx (a proxy may answer 503 after the origin applied it), a timeout
+                or a dropped connection.
+            retry: Override of the client's retry policy for this call.
 
         A `Retry-After` on a 429 is waited for, or, when longer than
         `RetryPolicy.max_retry_after`, the `RateLimited` error is raised at once. On a 503 it
         is waited for up to `max_retry_after`, then the request is retried anyway.
-            retry: Override of the client's retry policy for this call.
 
         Raises:
             ClientError: see `clients.errors`.
@@ -736,7 +788,8 @@ class HttpClient:
                 # The service refuses everything until then: waiting less is pointless.
                 return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
             if isinstance(exc, ServerError):
-                return idempotent or exc.status == 503
+                # A 503 may come from a proxy after the origin processed the request.
+                return idempotent
             if isinstance(exc, TransportFailure):
                 return idempotent or not exc.request_sent
             return False
@@ -765,7 +818,7 @@ class HttpClient:
         # Fast path: most requests succeed at once, and building a tenacity loop per request cost
         # about 0.8 ms of event-loop time (measured in bench/woocommerce_sync.py's profile).
         try:
-            return await self._attempt(method, url, params, content, headers)
+            return await self._attempt(method, url, params, content, headers, policy)
         except ClientError as exc:
             if policy.max_retries == 0 or not should_retry(exc):
                 raise
@@ -783,7 +836,7 @@ class HttpClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(method, url, params, content, headers)
+                return await self._attempt(method, url, params, content, headers, policy)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
@@ -793,6 +846,7 @@ class HttpClient:
         params: Any,
         content: bytes | None,
         headers: Mapping[str, str] | None,
+        policy: RetryPolicy,
     ) -> httpx.Response:
         probe = False
         if self.breaker is not None:
@@ -802,6 +856,8 @@ class HttpClient:
                 self._stats.circuit_rejections += 1
                 raise
         try:
+            if self._before_request is not None:
+                await self._before_request()
             async with self._semaphore:
                 generation = await self._throttle()
                 request = self._client.build_request(
@@ -809,8 +865,7 @@ class HttpClient:
                 )
                 self._stats.requests += 1
                 try:
-                    with map_exceptions(self.service, request, self.redact):
-                        response = await self._client.send(request, auth=self._auth)
+                    response = await self._exchange(request)
                 except TransportFailure as exc:
                     self._stats.transport_failures += 1
                     if self.breaker is not None:
@@ -820,16 +875,82 @@ class HttpClient:
             if probe and self.breaker is not None and self.breaker.state == CircuitBreaker.HALF_OPEN:
                 self.breaker.release_probe()
             raise
-        return self._settle(response, generation)
+        return self._settle(response, generation, policy)
 
-    def _settle(self, response: httpx.Response, generation: int) -> httpx.Response:
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` and read its body, within the deadline and the size limit."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                with map_exceptions(self.service, request, self.redact):
+                    response = await self._client.send(request, auth=self._auth, stream=True)
+                    try:
+                        body = await self._read_body(response)
+                    finally:
+                        await response.aclose()
+        except TimeoutError:
+            what = f"{request.method} {display_url(request.url)}"
+            raise TransportFailure(
+                f"{self.service} did not finish answering {what} within {self.deadline:g}s "
+                "(overall deadline of one attempt); it may be overloaded or sending very "
+                "slowly: retry later, or raise the deadline",
+                service=self.service,
+                reason=f"Deadline {self.deadline:g}s",
+            ) from None
+        # The body is decoded already: drop the headers that describe the wire form.
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The decoded body, refused past `max_response_bytes` (announced or streamed)."""
+        limit = self.max_response_bytes
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > limit:
+            raise self._too_large(response, size=int(announced))
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise self._too_large(response, size=None)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, response: httpx.Response, *, size: int | None) -> ResponseTooLarge:
+        request = response.request
+        what = f"{request.method} {display_url(request.url)}"
+        limit = self.max_response_bytes
+        how_big = f"of {size} bytes" if size is not None else f"of more than {limit} bytes"
+        return ResponseTooLarge(
+            f"{self.service} answered {what} ({response.status_code}) with a body {how_big}, "
+            f"over the limit of {limit} bytes (max_response_bytes); ask for less (a smaller "
+            "per_page, fewer _fields) or raise max_response_bytes",
+            service=self.service,
+            status=response.status_code,
+            request_id=request_id_of(response),
+            limit=limit,
+            size=size,
+        )
+
+    def _settle(self, response: httpx.Response, generation: int, policy: RetryPolicy) -> httpx.Response:
         status = response.status_code
         self._stats.by_status[status] = self._stats.by_status.get(status, 0) + 1
         if status == 429:
             self._stats.rate_limited += 1
             error = self._error_factory(response)
             if self.limiter is not None:
-                self.limiter.on_rate_limited(getattr(error, "retry_after", None), generation)
+                self.limiter.on_rate_limited(
+                    getattr(error, "retry_after", None), generation, max_pause=policy.max_retry_after
+                )
             raise error
         if status >= 500:
             error = self._error_factory(response)

@@ -4,18 +4,20 @@ The hierarchy (httpx style: callers only ever catch these, never httpx's own):
 
 * ClientError                 - base class; one line naming what is wrong and the fix.
   * InvalidConfig             - the request cannot be made as configured (bad base_url, TLS failure).
-  * TransportFailure          - no usable answer: timeout, connection refused/reset, dropped
-                                connection, protocol error. Safe to retry.
+  * TransportFailure          - no usable answer: timeout, overall deadline passed, connection
+                                refused/reset, dropped connection, protocol error. Retryable.
   * CircuitOpen               - the circuit breaker refuses to call a service that looks down.
   * ApiError                  - the service answered with an error: `.status`, `.vendor_code`,
                                 `.request_id`, `.body` (truncated, secrets removed).
     * AuthFailed              - 401/403: wrong credentials or missing permission.
-    * NotFound                - 404: no such object or route.
+    * NotFound                - 404: no such object or route; `.gone` is True only when the
+                                service said the object does not exist.
     * Conflict                - 409: the object changed or already exists.
     * RateLimited             - 429: slow down; `.retry_after` seconds if the service said so.
     * ServerError             - 5xx: the service failed; `.retry_after` on a 503 that says so.
     * NotWooCommerce          - the URL answers, but not as a WooCommerce REST API (HTML, no
                                 `wc/v3` route, `rest_no_route`, a redirect elsewhere).
+    * ResponseTooLarge        - the answer's body is larger than `max_response_bytes`.
 
 Retryable: `TransportFailure`, `RateLimited` and `ServerError` (see `RETRYABLE`). Everything else
 is a fact about the request or the configuration and fails the same way when repeated.
@@ -38,6 +40,7 @@ __all__ = [
     "NotWooCommerce",
     "RETRYABLE",
     "RateLimited",
+    "ResponseTooLarge",
     "ServerError",
     "TransportFailure",
 ]
@@ -73,7 +76,9 @@ class InvalidConfig(ClientError, ValueError):
 
 
 class TransportFailure(ClientError):
-    """No usable answer: timeout, refused or dropped connection, protocol error. Safe to retry.
+    """No usable answer: timeout, deadline, refused or dropped connection, protocol error.
+
+    Retryable; a non-idempotent request only when `request_sent` is False.
 
     Attributes:
         request_sent: False when the request provably never reached the server (connect
@@ -138,7 +143,18 @@ class AuthFailed(ApiError):
 
 
 class NotFound(ApiError):
-    """404: no such object, or no such route."""
+    """404: no such object, or no such route.
+
+    Attributes:
+        gone: True only when the service said that the object does not exist (for WooCommerce:
+            a `woocommerce_rest_invalid_id` or `woocommerce_rest_<type>_invalid_id` code). A
+            missing route (`rest_no_route`: a plugin, security rule or proxy in the way) or any
+            other 404 leaves it False. Only `gone` justifies treating a record as deleted.
+    """
+
+    def __init__(self, message: str, *, gone: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.gone = gone
 
 
 class Conflict(ApiError):
@@ -158,7 +174,7 @@ class RateLimited(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx: the service failed. Safe to retry for idempotent requests.
+    """5xx: the service failed. Retried for idempotent requests only (a POST may have been applied).
 
     Attributes:
         retry_after: Seconds the service asked us to wait (Retry-After on a 503), or None.
@@ -171,6 +187,24 @@ class ServerError(ApiError):
 
 class NotWooCommerce(ApiError):
     """The URL answers, but is not a WooCommerce REST API (HTML, no `wc/v3` namespace, ...)."""
+
+
+class ResponseTooLarge(ApiError):
+    """The answer's body is larger than the client accepts (`max_response_bytes`).
+
+    Not retried: the same request would get the same body. Ask for less (a smaller `per_page`,
+    fewer `_fields`) or raise the limit.
+
+    Attributes:
+        limit: The limit in bytes.
+        size: The size the service announced (Content-Length), or None when the body was
+            streamed past the limit without one.
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+        self.size = size
 
 
 RETRYABLE: tuple[type[ClientError], ...] = (TransportFailure, RateLimited, ServerError)

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .settings import TOTAL_HEADER, TOTAL_PAGES_HEADER
+from .settings import MAX_TOTAL_PAGES, TOTAL_HEADER, TOTAL_PAGES_HEADER
 
 __all__ = ["Page"]
 
@@ -42,15 +42,67 @@ class Page:
 
 
 def read_totals(headers: Mapping[str, str]) -> tuple[int, int]:
-    """(`X-WP-Total`, `X-WP-TotalPages`) from response headers; -1 for a missing/bad value."""
+    """(`X-WP-Total`, `X-WP-TotalPages`) as sent; -1 for a missing, unreadable or negative value.
+
+    The values are not checked against each other here: see `trusted_totals`.
+    """
 
     def number(name: str) -> int:
         try:
-            return max(0, int(headers.get(name, "")))
+            value = int(headers.get(name, "").strip())
         except ValueError:
             return UNKNOWN
+        return value if value >= 0 else UNKNOWN
 
     return number(TOTAL_HEADER), number(TOTAL_PAGES_HEADER)
+
+
+def trusted_totals(total: int, total_pages: int, per_page: int) -> tuple[int, int, str | None]:
+    """(total, total_pages, problem): the totals if they can be believed, else (-1, -1, why).
+
+    WooCommerce sends `X-WP-TotalPages = ceil(X-WP-Total / per_page)`. A pair that disagrees,
+    one header without the other, or more than `MAX_TOTAL_PAGES` pages comes from a plugin,
+    a cache or a proxy, not from the store's query: believing it could mean millions of
+    requests, so the totals count as unknown and the caller reads until a short page.
+    Neither header (a proxy stripped both) is unknown without a problem to report.
+    """
+    if total < 0 and total_pages < 0:
+        return UNKNOWN, UNKNOWN, None
+    if total < 0 or total_pages < 0:
+        shown = {TOTAL_HEADER: total, TOTAL_PAGES_HEADER: total_pages}
+        missing = [name for name, value in shown.items() if value < 0]
+        return UNKNOWN, UNKNOWN, f"{missing[0]} is missing or unreadable while the other is sent"
+    expected = -(-total // per_page)
+    if total_pages != expected:
+        return (
+            UNKNOWN,
+            UNKNOWN,
+            f"{TOTAL_PAGES_HEADER}: {total_pages} does not match {TOTAL_HEADER}: {total} at "
+            f"{per_page} per page ({expected} pages)",
+        )
+    if total_pages > MAX_TOTAL_PAGES:
+        return (
+            UNKNOWN,
+            UNKNOWN,
+            f"{TOTAL_PAGES_HEADER}: {total_pages} is more than the {MAX_TOTAL_PAGES} pages one read may take",
+        )
+    return total, total_pages, None
+
+
+async def fetch_sequential(
+    fetch: Callable[[int], Awaitable[Page]], first: Page, too_many: Callable[[int], Exception]
+) -> AsyncGenerator[Page, None]:
+    """Pages after `first` one by one until a short page (for a listing without totals).
+
+    Raises `too_many(MAX_TOTAL_PAGES)` instead of fetching a page past `MAX_TOTAL_PAGES`, so a
+    server that answers every page full cannot keep a read going for ever.
+    """
+    current = first
+    while not current.is_last:
+        if current.page >= MAX_TOTAL_PAGES:
+            raise too_many(MAX_TOTAL_PAGES)
+        current = await fetch(current.page + 1)
+        yield current
 
 
 async def fetch_in_order(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 import uuid
 from pathlib import Path
 from typing import Any
@@ -125,6 +123,7 @@ def test_woocommerce_defaults_follow_the_old_service() -> None:
     assert (store.batch_size, store.max_retries, store.retry_delay_ms) == (50, 3, 1000)
     assert (store.rate_limit_rpm, store.realtime_enabled) == (600, True)
     assert (store.conflict_resolution, store.max_concurrency) == ("timestamp", 4)
+    assert store.timeout_ms == 30_000  # the old service's API_TIMEOUT default
 
 
 @pytest.mark.parametrize(
@@ -212,11 +211,6 @@ def test_base_url_follows_environment_unless_given(
     assert given.api_base_url == "http://127.0.0.1:8765"
 
 
-def test_gateways_without_a_client_yet_have_no_client_method() -> None:
-    for cls in (PayPalGateway, SquareGateway, AuthorizeNetGateway, ThirdPartyWebhookSecrets):
-        assert not hasattr(cls, "client")
-
-
 def test_stripe_client_is_aimed_at_base_url() -> None:
     import stripe
 
@@ -255,18 +249,10 @@ def test_sendgrid_client_is_aimed_at_base_url() -> None:
     assert client.api_key == "SG.SECRET_11"
 
 
-class _RecordingClient:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
+def test_woocommerce_client_wiring(tmp_path: Path) -> None:
+    """client() passes every setting on to the real client."""
+    from clients import RetryPolicy, WooCommerceClient
 
-
-def test_woocommerce_client_wiring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """client() passes every setting on; runs without clients.woocommerce (a stand-in is used)."""
-    from clients._config import RateLimit, RetryPolicy
-
-    fake = types.ModuleType("clients.woocommerce")
-    fake.WooCommerceClient = _RecordingClient  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "clients.woocommerce", fake)
     store = WooCommerceStore(
         site_url="https://shop.example.com",
         consumer_key="ck_SECRET_key_1",
@@ -275,30 +261,44 @@ def test_woocommerce_client_wiring(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         retry_delay_ms=250,
         rate_limit_rpm=120,
         max_concurrency=2,
+        timeout_ms=12_500,
     )
-    kwargs = store.get_client().kwargs
-    assert kwargs["base_url"] == "https://shop.example.com"
-    assert (kwargs["consumer_key"], kwargs["consumer_secret"]) == (
-        "ck_SECRET_key_1",
-        "cs_SECRET_secret_2",
-    )
-    assert kwargs["api_version"] == "wc/v3"
-    assert kwargs["verify"] is True
-    assert isinstance(kwargs["retry"], RetryPolicy)
-    assert (kwargs["retry"].max_retries, kwargs["retry"].base_delay) == (5, 0.25)
-    assert isinstance(kwargs["rate_limit"], RateLimit) and kwargs["rate_limit"].rpm == 120
-    assert kwargs["max_concurrency"] == 2
+    client = store.get_client()
+    assert isinstance(client, WooCommerceClient)
+    assert client.base_url == "https://shop.example.com" and client.api_version == "wc/v3"
+    assert client.auth_method == "basic"
+    assert isinstance(client.retry, RetryPolicy)
+    assert (client.retry.max_retries, client.retry.base_delay) == (5, 0.25)
+    assert client.rate_limit is not None and client.rate_limit.rpm == 120
+    assert client.max_concurrency == 2
+    assert client.timeout == 12.5 and client.deadline == 60.0
+    assert client.verify is True
 
     ca = tmp_path / "ca.pem"
     ca.write_text("")
-    assert store.model_copy(update={"ca_bundle": str(ca)}).client().kwargs["verify"] == str(ca)
-    assert store.model_copy(update={"verify_tls": False}).client().kwargs["verify"] is False
+    with pytest.raises(Exception, match="ca.pem"):  # an empty file is no CA bundle: proves it is used
+        store.model_copy(update={"ca_bundle": str(ca)}).client()
+    assert store.model_copy(update={"verify_tls": False}).client().verify is False
+    assert (
+        WooCommerceStore(site_url="https://s.example.com", consumer_key="k", consumer_secret="s")
+        .client()
+        .timeout
+        == 30.0
+    )
+
+
+def test_woocommerce_timeout_is_bounded() -> None:
+    base = {"site_url": "https://s.example.com", "consumer_key": "k", "consumer_secret": "s"}
+    for bad in (0, 99, 600_001):
+        with pytest.raises(ValidationError, match="timeout_ms"):
+            WooCommerceStore(**base, timeout_ms=bad)
 
 
 def test_woocommerce_client_is_the_real_client() -> None:
-    module = pytest.importorskip("clients.woocommerce")
+    from clients import WooCommerceClient
+
     store = WooCommerceStore(site_url="http://127.0.0.1:8768", consumer_key="k", consumer_secret="s")
-    assert isinstance(store.client(), module.WooCommerceClient)
+    assert isinstance(store.client(), WooCommerceClient)
 
 
 def test_hub_database_client_is_a_checked_engine(tmp_path: Path) -> None:

@@ -150,6 +150,7 @@ def test_good_env_builds_every_block(tmp_path: Path) -> None:
     assert (store.batch_size, store.max_retries, store.retry_delay_ms) == (40, 4, 1500)
     assert (store.rate_limit_rpm, store.realtime_enabled) == (300, False)
     assert store.conflict_resolution == "wc_priority"  # the inline comment is not part of it
+    assert store.timeout_ms == 30000  # API_TIMEOUT
     paypal = by_type[PayPalGateway]
     assert isinstance(paypal, PayPalGateway)
     assert paypal.environment == "sandbox" and paypal.webhook_id == "WH-1"
@@ -162,7 +163,6 @@ def test_good_env_builds_every_block(tmp_path: Path) -> None:
     assert (hooks.max_retries, hooks.retry_delay_ms, hooks.timeout_ms) == (5, 1000, 15000)
     assert {name for name, _ in result.not_used} == {
         "API_RATE_LIMIT_RPM",
-        "API_TIMEOUT",
         "CACHE_TTL_MINUTES",
         "ENABLE_CACHE_COMPRESSION",
         "ENCRYPT_SENSITIVE_DATA",
@@ -215,6 +215,26 @@ def test_services_with_no_variables_are_skipped_as_not_configured() -> None:
     assert reasons["paypal"] == "not configured (no PAYPAL_* variable is set)"
     assert reasons["hub"].startswith("not configured (NXT_DATABASE_URL is not set;")
     assert not any(s.disabled for s in result.skipped)
+
+
+def test_api_timeout_alone_configures_nothing() -> None:
+    """API_TIMEOUT is the old service's setting for every API: it sets the store's timeout only."""
+    result = blocks_from_env({"API_TIMEOUT": "45000"})
+    assert result.ok and result.blocks == [] and result.not_used == []
+    reasons = {s.service: s.reason for s in result.skipped}
+    assert reasons["woocommerce"] == "not configured (no WOOCOMMERCE_* or WC_* variable is set)"
+    result = blocks_from_env({**WOO, "API_TIMEOUT": "45000"})
+    assert result.ok, result.errors
+    (planned,) = result.blocks
+    assert isinstance(planned.block, WooCommerceStore) and planned.block.timeout_ms == 45000
+    assert "API_TIMEOUT" in planned.variables
+
+
+def test_a_bad_api_timeout_is_one_line() -> None:
+    result = blocks_from_env({**WOO, "API_TIMEOUT": "10"})
+    assert result.errors == ["API_TIMEOUT=10 is too small; it must be at least 100"]
+    result = blocks_from_env({**WOO, "API_TIMEOUT": "30s"})
+    assert result.errors == ["API_TIMEOUT=30s is not a whole number; write digits only, e.g. API_TIMEOUT=50"]
 
 
 def test_unknown_variables_with_our_prefixes_are_reported() -> None:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from clients_fakes import FAST, KEY, SECRET, FakeStore, php_oauth_signature
+from fake_woocommerce import FAST, KEY, SECRET, FakeStore, php_oauth_signature
 
 from clients import AuthFailed, WooCommerceClient
 from clients.woocommerce._auth import (

@@ -21,7 +21,7 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_woocommerce_package_exports() -> None:
-    assert clients.woocommerce.__all__ == ["BatchResult", "Page", "WooCommerceClient"]
+    assert clients.woocommerce.__all__ == ["BatchResult", "FetchResult", "Page", "WooCommerceClient"]
     assert clients.WooCommerceClient is clients.woocommerce.WooCommerceClient
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import socket
 
 import httpx
 import pytest
-from clients_fakes import FAST
+from fake_woocommerce import FAST
 
 from clients import (
+    RETRYABLE,
     ApiError,
     AuthFailed,
     BreakerConfig,
@@ -18,6 +21,7 @@ from clients import (
     NotFound,
     RateLimit,
     RateLimited,
+    ResponseTooLarge,
     RetryPolicy,
     ServerError,
     TransportFailure,
@@ -156,17 +160,44 @@ async def test_a_503_retry_after_beyond_the_cap_is_capped() -> None:
     assert waits == [20.0]
 
 
-async def test_post_is_not_retried_when_it_may_have_been_applied() -> None:
-    for failure in (httpx.Response(500), httpx.ReadTimeout("slow")):
-        script = Script(failure, httpx.Response(200))
-        with pytest.raises((ServerError, TransportFailure)):
-            await client(script).request("POST", "things", json={"a": 1})
-        assert len(script.requests) == 1
-    # ... but is retried when it provably was not processed.
-    for failure in (httpx.Response(429), httpx.Response(503), httpx.ConnectError("refused")):
-        script = Script(failure, httpx.Response(200))
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(500),
+        httpx.Response(502),
+        httpx.Response(503, headers={"Retry-After": "0"}),
+        httpx.Response(504),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+    ],
+    ids=["500", "502", "503", "504", "read-timeout", "dropped"],
+)
+async def test_post_is_sent_once_when_it_may_have_been_processed(failure) -> None:
+    """A proxy's 503 (or a 5xx, or a broken answer) may follow a POST the store applied."""
+    script = Script(failure, httpx.Response(200))
+    with pytest.raises((ServerError, TransportFailure)):
         await client(script).request("POST", "things", json={"a": 1})
-        assert len(script.requests) == 2
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.Response(429), httpx.ConnectError("refused"), httpx.ConnectTimeout("no")],
+    ids=["429", "connect-error", "connect-timeout"],
+)
+async def test_post_is_retried_when_it_provably_was_not_processed(failure) -> None:
+    script = Script(failure, httpx.Response(200))
+    await client(script).request("POST", "things", json={"a": 1})
+    assert len(script.requests) == 2
+
+
+async def test_get_is_retried_on_503_and_a_marked_post_too() -> None:
+    script = Script(httpx.Response(503), httpx.Response(200))
+    await client(script).request("GET", "things")
+    assert len(script.requests) == 2
+    script = Script(httpx.Response(503), httpx.Response(200))
+    await client(script).request("POST", "things/search", json={}, idempotent=True)
+    assert len(script.requests) == 2
 
 
 def test_backoff_is_exponential_capped_and_jittered() -> None:
@@ -177,10 +208,68 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("5", 5.0), ("1.5", 1.5), (None, None), ("soon", None), ("-3", 0.0)],
+    [
+        ("5", 5.0),
+        ("1.5", 1.5),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-3", 0.0),
+        ("inf", None),
+        ("-inf", None),
+        ("Infinity", None),
+        ("nan", None),
+        ("1e309", None),
+        ("9" * 400, None),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", None),
+    ],
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header", ["3600", "inf", "nan", "1e309", "-5", "soon", "Fri, 31 Dec 9999 23:59:59 GMT"]
+)
+async def test_a_hostile_retry_after_never_pauses_the_shared_limiter_past_the_cap(header: str) -> None:
+    """One store's 429 pauses every request to it in the process: never for longer than the cap."""
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(rpm=600), clock=clock)
+    script = Script(httpx.Response(429, headers={"Retry-After": header}), httpx.Response(200))
+    policy = RetryPolicy(max_retries=1, base_delay=0, jitter=0, max_retry_after=20)
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    http = client(script, retry=policy, limiter=limiter, sleep=sleep)
+    with contextlib.suppress(RateLimited):
+        await http.request("GET", "things")
+    assert 0.0 <= limiter.blocked_for() <= 20.0
+    # The next request waits out the pause plus its place in the (slowed) bucket, no more.
+    assert limiter.reserve()[0] <= 20.0 + 60.0 / limiter.rpm + 1e-9
+
+
+def test_limiter_clamps_the_pause_it_is_given() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock)
+    limiter.on_rate_limited(3600.0, 0, max_pause=30.0)
+    assert limiter.blocked_for() == 30.0
+    for bad in (math.inf, math.nan, -1.0):
+        fresh = RateLimiter(None, clock=clock)
+        fresh.on_rate_limited(bad, 0, max_pause=30.0)
+        assert fresh.blocked_for() == 0.0
+
+
+async def test_a_non_finite_retry_after_falls_back_to_backoff() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    script = Script(httpx.Response(429, headers={"Retry-After": "inf"}), httpx.Response(200))
+    http = client(script, retry=RetryPolicy(max_retries=1, base_delay=0.25, jitter=0), sleep=sleep)
+    await http.request("GET", "things")
+    assert waits == [0.25] and len(script.requests) == 2
 
 
 def test_parse_retry_after_http_date() -> None:
@@ -219,7 +308,7 @@ async def test_connection_refused_on_a_real_port() -> None:
 
 
 async def test_a_read_timeout_against_a_real_slow_server(live_store) -> None:
-    live_store.behaviour.update(mode="hang", delay=0.5)
+    live_store.behaviour.update(mode="hang")  # until the test ends
     http = HttpClient(base_url=live_store.url, service="Slow", timeout=0.1, retry=RetryPolicy(max_retries=0))
     with pytest.raises(TransportFailure, match="did not answer"):
         await http.request("GET", "/wp-json/wc/v3")
@@ -384,3 +473,136 @@ async def test_client_errors_do_not_trip_the_breaker() -> None:
         with pytest.raises(NotFound):
             await http.request("GET", "a")
     assert breaker.state == "closed"
+
+
+# -- bounds: response size and overall deadline, against a real server on 127.0.0.1
+
+
+async def test_a_body_announced_too_large_is_refused_before_reading(live_store) -> None:
+    live_store.behaviour.update(content_length=50 * 1024 * 1024)  # a lie: never sent
+    http = HttpClient(base_url=live_store.url, service="Big", max_response_bytes=1024 * 1024)
+    with pytest.raises(ResponseTooLarge) as caught:
+        await http.request("GET", "/wp-json/wc/v3")
+    error = caught.value
+    assert (error.size, error.limit) == (50 * 1024 * 1024, 1024 * 1024)
+    assert "52428800 bytes" in str(error) and "max_response_bytes" in str(error)
+    assert not isinstance(error, RETRYABLE)
+    assert len(live_store.served) == 1  # not retried: it would be as big again
+    await http.aclose()
+
+
+async def test_an_endless_body_is_cut_at_the_limit(live_store) -> None:
+    live_store.behaviour.update(mode="endless")
+    http = HttpClient(base_url=live_store.url, service="Firehose", max_response_bytes=1024 * 1024)
+    with pytest.raises(ResponseTooLarge, match="more than 1048576 bytes") as caught:
+        await http.request("GET", "/wp-json/wc/v3")
+    assert caught.value.size is None and caught.value.status == 200
+    await http.aclose()
+
+
+async def test_a_body_exactly_at_the_limit_is_read() -> None:
+    body = b"[" + b" " * 98 + b"]"
+    script = Script(httpx.Response(200, content=body))
+    http = client(script, max_response_bytes=100)
+    assert (await http.request("GET", "x")).content == body
+    script = Script(httpx.Response(200, content=body + b" "))
+    with pytest.raises(ResponseTooLarge):
+        await client(script, max_response_bytes=100).request("GET", "x")
+
+
+async def test_a_gzipped_body_is_measured_decoded() -> None:
+    import gzip
+
+    body = b"[" + b"0," * 50_000 + b"0]"
+    packed = gzip.compress(body)
+    headers = {"content-encoding": "gzip", "content-type": "application/json"}
+    script = Script(httpx.Response(200, content=packed, headers=headers))
+    assert decode_json((await client(script).request("GET", "x")).content)[-1] == 0
+    script = Script(httpx.Response(200, content=packed, headers=headers))
+    with pytest.raises(ResponseTooLarge):
+        await client(script, max_response_bytes=len(packed) * 2).request("GET", "x")
+
+
+async def test_a_trickling_server_hits_the_overall_deadline(live_store) -> None:
+    """httpx's read timeout is per read: one byte now and then never trips it; the deadline does."""
+    live_store.behaviour.update(mode="trickle", interval=0.02)
+    http = HttpClient(
+        base_url=live_store.url,
+        service="Trickle",
+        timeout=5.0,
+        deadline=0.3,
+        retry=RetryPolicy(max_retries=1, base_delay=0, jitter=0),
+    )
+    with pytest.raises(TransportFailure, match=r"did not finish answering GET /wp-json/wc/v3 within 0.3s"):
+        await http.request("GET", "/wp-json/wc/v3")
+    assert len(live_store.served) == 2  # retryable, like a timeout
+    assert http.stats.transport_failures == 2
+    await http.aclose()
+
+
+async def test_a_post_past_the_deadline_is_not_repeated(live_store) -> None:
+    live_store.behaviour.update(mode="trickle", interval=0.02)
+    http = HttpClient(base_url=live_store.url, service="Trickle", timeout=5.0, deadline=0.3, retry=FAST)
+    with pytest.raises(TransportFailure, match="did not finish answering"):
+        await http.request("POST", "/wp-json/wc/v3/orders", json={})
+    assert len(live_store.served) == 1
+    await http.aclose()
+
+
+def test_deadline_and_size_defaults_and_validation() -> None:
+    assert HttpClient(base_url="http://x/", service="X").deadline == 60.0
+    assert HttpClient(base_url="http://x/", service="X", timeout=45).deadline == 90.0
+    assert HttpClient(base_url="http://x/", service="X").max_response_bytes == 64 * 1024 * 1024
+    for bad in ({"deadline": 0}, {"deadline": -1}, {"max_response_bytes": 0}):
+        with pytest.raises(InvalidConfig):
+            HttpClient(base_url="http://x/", service="X", **bad)
+
+
+# -- before_request: a hook for a budget shared beyond this process
+
+
+async def test_before_request_is_awaited_before_every_attempt_and_before_the_bucket() -> None:
+    events: list[str] = []
+
+    async def take_slot() -> None:
+        events.append("slot")
+
+    class Recording(RateLimiter):
+        def reserve(self) -> tuple[float, int]:
+            events.append("bucket")
+            return super().reserve()
+
+    script = Script(httpx.Response(503), httpx.ReadTimeout("slow"), httpx.Response(429), httpx.Response(200))
+    http = client(script, before_request=take_slot, limiter=Recording(None))
+    await http.request("GET", "things")
+    assert len(script.requests) == 4
+    assert events == ["slot", "bucket"] * 4  # retries included, always before the local bucket
+
+
+async def test_a_failing_before_request_sends_nothing() -> None:
+    class BudgetDown(Exception):
+        pass
+
+    async def take_slot() -> None:
+        raise BudgetDown("the shared budget cannot be reached")
+
+    script = Script(httpx.Response(200))
+    with pytest.raises(BudgetDown):
+        await client(script, before_request=take_slot).request("GET", "things")
+    assert script.requests == []
+
+
+async def test_before_request_is_not_awaited_for_a_call_the_breaker_refuses() -> None:
+    calls: list[int] = []
+
+    async def take_slot() -> None:
+        calls.append(1)
+
+    breaker = CircuitBreaker("Shop", BreakerConfig(failure_threshold=1, reset_after=60))
+    script = Script(httpx.ConnectError("refused"))
+    http = client(script, breaker=breaker, before_request=take_slot)
+    with pytest.raises(TransportFailure):
+        await http.request("GET", "a", retry=RetryPolicy(max_retries=0))
+    with pytest.raises(CircuitOpen):
+        await http.request("GET", "b")
+    assert len(calls) == 1 == len(script.requests)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import pickle
 import random
 
 import httpx
 import pytest
-from clients_fakes import FAST, KEY, SECRET, FakeStore, wc_error
+from fake_woocommerce import FAST, KEY, SECRET, FakeStore, Gate, wc_error
 
 from clients import (
+    ApiError,
     AuthFailed,
     BreakerConfig,
     CircuitOpen,
@@ -27,6 +29,9 @@ from clients import (
     WooCommerceClient,
 )
 from clients._http import RateLimiter
+from clients.woocommerce._client import is_gone_code
+from clients.woocommerce._pages import trusted_totals
+from clients.woocommerce.settings import MAX_TOTAL_PAGES
 
 pytestmark = pytest.mark.anyio
 
@@ -102,33 +107,33 @@ async def test_missing_record_is_not_found(store: FakeStore) -> None:
 
 
 async def test_iter_pages_yields_in_order_with_bounded_concurrency() -> None:
-    store = FakeStore(products=1234, latency=0.01)
+    # The gate holds requests until 3 are in flight: passes only if the client overlaps them.
+    store = FakeStore(products=1234, gate=Gate(3, skip=1))
     seen: list[int] = []
     async with make(store, max_concurrency=3) as wc:
         async for page in wc.iter_pages("products", per_page=50):
             seen.append(page.page)
-            await asyncio.sleep(random.random() * 0.01)  # a slow consumer
     assert seen == list(range(1, 26))
     assert store.max_in_flight == 3
     assert len(store.requests) == 25
 
 
-async def test_iter_pages_actually_overlaps_requests() -> None:
-    store = FakeStore(products=1000, latency=0.05)
-    async with make(store, max_concurrency=4) as wc:
-        pages = [page async for page in wc.iter_pages("products", per_page=100)]
-    assert [p.page for p in pages] == list(range(1, 11))
-    assert sum(len(p.items) for p in pages) == 1000
-    assert store.max_in_flight == 4
-
-
 async def test_iter_pages_holds_at_most_a_window_of_pages() -> None:
     store = FakeStore(products=2000)
-    async with make(store, max_concurrency=2) as wc:
+    consumed = 0
+    leads: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # How far ahead of the consumer is the page asked for? (the bound, checked on every request)
+        leads.append(int(request.url.params["page"]) - consumed)
+        return store.respond(request)
+
+    async with make(handler=handler, max_concurrency=2) as wc:
         async for page in wc.iter_pages("products", per_page=100):
-            # requests started so far: this page, plus at most a window of 2 ahead of it
-            assert len(store.requests) <= page.page + 2
-            await asyncio.sleep(0.001)
+            consumed = page.page
+    assert consumed == 20
+    # Page k+2 is asked for while the caller holds page k: prefetching, but never further.
+    assert max(leads) == 2
 
 
 async def test_iter_pages_resumes_from_a_start_page(store: FakeStore) -> None:
@@ -138,13 +143,34 @@ async def test_iter_pages_resumes_from_a_start_page(store: FakeStore) -> None:
 
 
 async def test_iter_pages_stopped_early_cancels_the_rest() -> None:
-    store = FakeStore(products=5000, latency=0.01)
-    async with make(store, max_concurrency=4) as wc:
-        async for page in wc.iter_pages("products", per_page=10):
-            if page.page == 3:
-                break
-        await asyncio.sleep(0.05)
-    assert len(store.requests) <= 3 + 4
+    store = FakeStore(products=5000)
+    never = asyncio.Event()
+    in_flight = {"n": 0, "entered": 0, "cancelled": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if int(request.url.params["page"]) <= 3:
+            return store.respond(request)
+        in_flight["n"] += 1
+        in_flight["entered"] += 1
+        try:
+            await never.wait()  # pages after 3 never answer: only cancelling ends them
+        except asyncio.CancelledError:
+            in_flight["cancelled"] += 1
+            raise
+        finally:
+            in_flight["n"] -= 1
+        raise AssertionError("unreachable")
+
+    async with make(handler=handler, max_concurrency=4) as wc:
+        async with contextlib.aclosing(wc.iter_pages("products", per_page=10)) as pages:
+            async for page in pages:
+                if page.page == 3:
+                    break
+        # Closing the generator cancelled and awaited the requests still in flight.
+        assert in_flight["n"] == 0
+    # Pages 4 and 5 were asked for while page 2 was awaited; each was cancelled, none answered.
+    assert in_flight["entered"] >= 2
+    assert in_flight["cancelled"] == in_flight["entered"]
 
 
 async def test_iter_pages_without_total_headers_reads_until_a_short_page() -> None:
@@ -512,3 +538,239 @@ async def test_circuit_open_message_says_what_and_for_how_long() -> None:
         "WooCommerce at https://shop.example looks down: 2 consecutive failures, the last: "
         "ConnectError: [Errno 111] Connection refused; not calling it for 45s more"
     )
+
+
+# -- page totals are cross-checked and bounded
+
+
+@pytest.mark.parametrize(
+    ("total", "total_pages", "per_page", "expected"),
+    [
+        (250, 3, 100, (250, 3)),
+        (0, 0, 100, (0, 0)),
+        (100, 1, 100, (100, 1)),
+        (-1, -1, 100, (-1, -1)),  # no headers: unknown, silently (a proxy stripped them)
+        (250, 4, 100, (-1, -1)),  # pages do not match the total
+        (250, 999_999_999, 100, (-1, -1)),
+        (250, -1, 100, (-1, -1)),  # one header without the other
+        (-1, 3, 100, (-1, -1)),
+        (10_000_001 * 100, 10_000_001, 100, (-1, -1)),  # consistent, but past the cap
+        (MAX_TOTAL_PAGES * 10, MAX_TOTAL_PAGES, 10, (MAX_TOTAL_PAGES * 10, MAX_TOTAL_PAGES)),
+    ],
+)
+def test_totals_are_trusted_only_when_consistent_and_bounded(
+    total: int, total_pages: int, per_page: int, expected: tuple[int, int]
+) -> None:
+    got_total, got_pages, problem = trusted_totals(total, total_pages, per_page)
+    assert (got_total, got_pages) == expected
+    assert (problem is None) == (expected != (-1, -1) or (total, total_pages) == (-1, -1))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-WP-Total": "250", "X-WP-TotalPages": "999999999"},
+        {"X-WP-Total": "250", "X-WP-TotalPages": "-3"},
+        {"X-WP-Total": "lots", "X-WP-TotalPages": "3"},
+        {"X-WP-TotalPages": "3"},
+    ],
+)
+async def test_an_inconsistent_pair_is_unknown_totals_with_a_warning(headers, caplog) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"id": 1}], headers=headers)
+
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        async with make(handler=handler) as wc:
+            page = await wc.list_page("products")
+    assert (page.total, page.total_pages) == (-1, -1)
+    warnings = [r for r in caplog.records if r.name == "nxt.clients" and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert (
+        "page totals" in warnings[0].getMessage()
+        and "GET /wp-json/wc/v3/products" in warnings[0].getMessage()
+    )
+
+
+async def test_a_wrong_total_pages_header_does_not_mean_millions_of_requests(live_store, caplog) -> None:
+    """Over real HTTP: 30 products, but the server claims 999,999,999 pages."""
+    live_store.behaviour.update(headers={"X-WP-TotalPages": "999999999"})
+    async with WooCommerceClient(
+        base_url=live_store.url, consumer_key=KEY, consumer_secret=SECRET, retry=FAST
+    ) as wc:
+        with caplog.at_level("WARNING", logger="nxt.clients"):
+            pages = [p async for p in wc.iter_pages("products", per_page=7)]
+    assert [len(p.items) for p in pages] == [7, 7, 7, 7, 2]  # read until the short page
+    assert len(live_store.served) == 5
+    assert sum("page totals" in r.getMessage() for r in caplog.records) == 1  # once per read
+
+
+async def test_full_pages_forever_without_totals_stop_at_the_cap(monkeypatch) -> None:
+    import clients.woocommerce._pages as pages_module
+
+    monkeypatch.setattr(pages_module, "MAX_TOTAL_PAGES", 5)
+    served: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(int(request.url.params["page"]))
+        return httpx.Response(200, json=[{"id": i} for i in range(10)])
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(ApiError, match="more than 5 pages"):
+            async for _ in wc.iter_pages("products", per_page=10):
+                pass
+    assert served == [1, 2, 3, 4, 5]
+
+
+# -- what a 404 means
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("products/99999", "woocommerce_rest_product_invalid_id"),
+        ("orders/99999", "woocommerce_rest_shop_order_invalid_id"),
+        ("customers/99999", "woocommerce_rest_invalid_id"),
+        ("products/1/variations/99999", "woocommerce_rest_product_variation_invalid_id"),
+    ],
+)
+async def test_an_invalid_id_404_means_the_record_is_gone(path: str, code: str) -> None:
+    store = FakeStore(products=1)
+    async with make(store) as wc:
+        with pytest.raises(NotFound) as caught:
+            await wc.get(path)
+    assert caught.value.gone is True and caught.value.vendor_code == code
+    assert "no such record" in str(caught.value)
+
+
+async def test_rest_no_route_on_a_record_path_is_not_gone() -> None:
+    """A plugin, security rule or proxy answering for a route WooCommerce has."""
+    store = FakeStore(products=1)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/products/1"):
+            return wc_error(404, "rest_no_route", "No route was found matching the URL and request method.")
+        return store.respond(request)
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotFound) as caught:
+            await wc.get("products/1")
+    assert caught.value.gone is False
+    assert "plugin" in str(caught.value) and "proxy" in str(caught.value)
+
+
+async def test_a_404_with_another_code_is_not_gone() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return wc_error(404, "rest_post_invalid_id", "Invalid post ID.")
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotFound) as caught:
+            await wc.get("products/1")
+    assert caught.value.gone is False
+
+
+async def test_a_404_without_a_rest_error_is_not_woocommerce_not_a_missing_record() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"error": "not here"})
+
+    async with make(handler=handler) as wc:
+        with pytest.raises(NotWooCommerce) as caught:
+            await wc.get("products/1")
+    assert not isinstance(caught.value, NotFound)
+
+
+@pytest.mark.parametrize(
+    ("code", "gone"),
+    [
+        ("woocommerce_rest_invalid_id", True),
+        ("woocommerce_rest_product_invalid_id", True),
+        ("woocommerce_rest_shop_order_invalid_id", True),
+        ("woocommerce_rest_product_variation_invalid_id", True),
+        ("woocommerce_rest_order_refund_invalid_id", True),
+        ("rest_no_route", False),
+        ("rest_post_invalid_id", False),
+        ("woocommerce_rest_invalid_product_id", False),
+        ("woocommerce_rest_cannot_view", False),
+        ("woocommerce_rest__invalid_id", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_gone_codes(code: str | None, gone: bool) -> None:
+    assert is_gone_code(code) is gone
+
+
+def test_not_found_gone_survives_pickling() -> None:
+    error = NotFound("gone", status=404, vendor_code="woocommerce_rest_invalid_id", gone=True)
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.gone is True and NotFound("x").gone is False
+
+
+async def test_before_request_counts_every_request_of_the_client(store: FakeStore) -> None:
+    taken: list[int] = []
+
+    async def take_slot() -> None:
+        taken.append(1)
+
+    store.faults += [httpx.Response(502), httpx.Response(429)]
+    async with make(store, before_request=take_slot) as wc:
+        await wc.check()  # the credential check counts too
+        await wc.get("products/1")
+        pages = [p async for p in wc.iter_pages("products", per_page=100)]
+    assert len(pages) == 3
+    assert len(taken) == len(store.requests) == 2 + 2 + 1 + 3
+
+
+# -- insecure settings are accepted, with a warning
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "nxt.clients" and r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("base_url", ["http://shop.example", "http://10.0.0.5:8080", "http://[2001:db8::1]"])
+def test_plain_http_to_a_remote_store_warns_once(base_url: str, caplog) -> None:
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        make(base_url=base_url)
+        make(base_url=base_url, verify=False)  # TLS settings mean nothing over http
+    warnings = _warnings(caplog)
+    assert len(warnings) == 2
+    assert "plain http" in warnings[0] and "OAuth 1.0a signs no body" in warnings[0]
+    assert "in clear" in warnings[0] and "https://" in warnings[0]
+
+
+def test_turning_tls_verification_off_warns(caplog) -> None:
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        make(base_url="https://shop.example", verify=False)
+    (warning,) = _warnings(caplog)
+    assert "TLS verification is off" in warning and "anyone on the path can read and change" in warning
+
+
+@pytest.mark.parametrize(
+    ("base_url", "verify"),
+    [
+        ("https://shop.example", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://127.9.8.7", False),
+        ("http://localhost:8000", True),
+        ("http://LOCALHOST", True),
+        ("http://[::1]:8080", True),
+        ("https://127.0.0.1:8443", False),
+    ],
+)
+def test_secure_or_loopback_settings_are_silent(base_url: str, verify: bool, caplog) -> None:
+    with caplog.at_level("WARNING", logger="nxt.clients"):
+        make(base_url=base_url, verify=verify)
+    assert _warnings(caplog) == []
+
+
+def test_a_file_that_is_not_a_ca_bundle_is_invalid_config(tmp_path) -> None:
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    with pytest.raises(InvalidConfig, match=r"ca.pem is not a CA bundle \(PEM certificates\)"):
+        WooCommerceClient(base_url=SITE, consumer_key=KEY, consumer_secret=SECRET, verify=str(bogus))
+
+
+def test_settings_are_readable_on_the_client() -> None:
+    wc = make(timeout=12.5, max_concurrency=2)
+    assert (wc.timeout, wc.deadline, wc.verify, wc.rate_limit) == (12.5, 60.0, True, None)
+    assert make(timeout=45.0, deadline=10.0).deadline == 10.0
