@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
 from prefect.blocks.abstract import CredentialsBlock
@@ -105,8 +106,13 @@ class WooCommerceStore(CredentialsBlock):
         ),
     )
 
-    def client(self) -> WooCommerceClient:
-        """Build the WooCommerce REST client for this store."""
+    def client(self, *, before_request: Callable[[], Awaitable[None]] | None = None) -> WooCommerceClient:
+        """Build the WooCommerce REST client for this store.
+
+        Args:
+            before_request: Awaited before every request (e.g. to take a slot of a rate limit shared with
+                other workers).
+        """
         from clients._config import RateLimit, RetryPolicy
         from clients.woocommerce import WooCommerceClient
 
@@ -120,6 +126,7 @@ class WooCommerceStore(CredentialsBlock):
             rate_limit=RateLimit(rpm=self.rate_limit_rpm),
             max_concurrency=self.max_concurrency,
             timeout=self.timeout_ms / 1000,
+            before_request=before_request,
         )
 
     def get_client(self) -> WooCommerceClient:

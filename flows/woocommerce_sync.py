@@ -18,7 +18,7 @@ import contextlib
 import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger
@@ -230,33 +230,37 @@ async def _session(
         run_id = start_run(
             conn, store=store, sync_type=sync_type, direction=direction, flow_run_id=flow_run_id
         )
-    ctx = open_context(block, engine, store=store, run_id=run_id, per_page=per_page)
-    session = _Session(ctx, started, sync_type, direction)
-    progress = _Progress(ctx, enabled=use_prefect)
+    ctx: SyncContext | None = None
     status_, error = "completed", None
     unexpected: BaseException | None = None
+    budget: SharedRateBudget | None = None
     try:
+        if use_prefect:  # every request of the run takes a slot of the store's shared rate limit
+            budget = await SharedRateBudget.open(block.site_url, block.rate_limit_rpm)
+        ctx = open_context(block, engine, store=store, run_id=run_id, per_page=per_page, rate_budget=budget)
+        session = _Session(ctx, started, sync_type, direction)
+        progress = _Progress(ctx, enabled=use_prefect)
         async with ctx.client:
-            if use_prefect:
-                ctx.rate_budget = await SharedRateBudget.open(ctx.client.base_url, block.rate_limit_rpm)
-            try:
-                await ctx.client.check()
-                await progress.start()
-                yield session
-                await progress.finish()
-            finally:
-                if ctx.rate_budget is not None:
-                    await ctx.rate_budget.close()
+            await ctx.client.check()
+            await progress.start()
+            yield session
+            await progress.finish()
     except* (*EXPECTED_FAILURES, SyncError) as group:
         status_, error = "failed", _one_line(_first(group))
     except* BaseException as group:  # a bug or a kill: record it, then let it propagate as it is
         status_, error = "failed", _one_line(_first(group))
         unexpected = _first(group)
     finally:
-        forget(ctx.key)
-    session.summary = _finish(engine, ctx, run_id, status_, error, started, sync_type, direction)
+        if budget is not None:
+            await budget.close()
+        if ctx is not None:
+            forget(ctx.key)
+    counts = ctx.counts if ctx is not None else {}  # none when it failed before the run's context existed
+    summary = _finish(engine, store, counts, run_id, status_, error, started, sync_type, direction)
+    if ctx is not None:
+        session.summary = summary
     if use_prefect:
-        await _report(session.summary)
+        await _report(summary)
     if unexpected is not None:
         raise unexpected
     if status_ != "completed":
@@ -459,7 +463,8 @@ async def _bounded(limit: int, jobs: Sequence[Callable[[], Awaitable[Any]]]) -> 
 
 def _finish(
     engine: Engine,
-    ctx: SyncContext,
+    store: str,
+    raw_counts: Mapping[str, int],
     run_id: int,
     status_: str,
     error: str | None,
@@ -467,11 +472,11 @@ def _finish(
     sync_type: str,
     direction: str,
 ) -> dict[str, Any]:
-    counts = {k: int(ctx.counts.get(k, 0)) for k in COUNT_KEYS} | {
-        k: int(v) for k, v in ctx.counts.items() if k not in COUNT_KEYS
+    counts = {k: int(raw_counts.get(k, 0)) for k in COUNT_KEYS} | {
+        k: int(v) for k, v in raw_counts.items() if k not in COUNT_KEYS
     }
     elapsed = time.perf_counter() - started
-    tags = {"store": ctx.store, "sync_type": sync_type, "direction": direction, "run_id": run_id}
+    tags = {"store": store, "sync_type": sync_type, "direction": direction, "run_id": run_id}
     with engine.begin() as conn:
         duration_ms = finish_run(conn, run_id, status=status_, counts=counts, error=error)
         record_metrics(
@@ -489,12 +494,12 @@ def _finish(
             conn,
             "wc_sync_completed" if status_ == "completed" else "wc_sync_failed",
             severity="info" if status_ == "completed" else "error",
-            message=error or f"{sync_type} {direction} sync of {ctx.store}: {counts['fetched']} fetched",
+            message=error or f"{sync_type} {direction} sync of {store}: {counts['fetched']} fetched",
             data={**tags, "counts": counts, "duration_ms": duration_ms},
         )
     return {
         "id": run_id,
-        "store": ctx.store,
+        "store": store,
         "sync_type": sync_type,
         "direction": direction,
         "status": status_,

@@ -186,6 +186,11 @@ def order_rows(obj: Any) -> OrderRows:
     return OrderRows(order=row, line_items=items, refunds=refunds)
 
 
+def is_variable_product(obj: Any) -> bool:
+    """A product whose variations are separate records (`/products/{id}/variations`)."""
+    return isinstance(obj, dict) and obj.get("type") == "variable" and isinstance(obj.get("id"), int)
+
+
 def mirror_row(resource: str, obj: Any) -> dict[str, Any]:
     """The mirror row of `obj` for `resource` (orders without their children)."""
     if resource == "products":

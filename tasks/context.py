@@ -74,13 +74,23 @@ _CONTEXTS: dict[str, SyncContext] = {}
 
 
 def open_context(
-    block: WooCommerceStore, engine: Engine, *, store: str, run_id: int, per_page: int
+    block: WooCommerceStore,
+    engine: Engine,
+    *,
+    store: str,
+    run_id: int,
+    per_page: int,
+    rate_budget: SharedRateBudget | None = None,
 ) -> SyncContext:
-    """A registered context for one run, with a new client for the store (the caller enters it)."""
+    """A registered context for one run, with a new client for the store (the caller enters it).
+
+    With a `rate_budget`, every request of the client takes one of its slots first.
+    """
     ctx = SyncContext(
         store=store,
         block=block,
-        client=block.client(),
+        client=block.client(before_request=rate_budget.take_one if rate_budget else None),
+        rate_budget=rate_budget,
         engine=engine,
         run_id=run_id,
         strategy=block.conflict_resolution,

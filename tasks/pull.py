@@ -24,6 +24,7 @@ from prefect.runtime import task_run
 from hub import cursors
 from hub.batches import BatchTarget, commit_batch, write_records
 from hub.models import MIRROR_TABLES
+from hub.records import is_variable_product
 from hub.upserts import tombstone_missing
 from tasks.context import SyncContext, lookup
 from tasks.log import run_logger
@@ -123,7 +124,6 @@ class Fetched:
 
 async def fetch_pages(ctx: SyncContext, listing: Listing, pages: Sequence[int]) -> Fetched:
     """Fetch `pages` of `listing` concurrently (and the variations of variable products on them)."""
-    await acquire_rate(ctx, len(pages))
     results = await asyncio.gather(
         *(
             ctx.client.list_page(listing.path, page=p, per_page=ctx.per_page, params=listing.params)
@@ -132,10 +132,9 @@ async def fetch_pages(ctx: SyncContext, listing: Listing, pages: Sequence[int]) 
     )
     fetched = Fetched(list(results))
     if listing.resource == "products":
-        parents = [o["id"] for page in results for o in page.items if is_variable(o)]
+        parents = [o["id"] for page in results for o in page.items if is_variable_product(o)]
         if parents:
-            await acquire_rate(ctx, len(parents))
-            children = await asyncio.gather(*(all_variations(ctx, pid) for pid in parents))
+            children = await asyncio.gather(*(ctx.client.variations(pid) for pid in parents))
             fetched.variations = dict(zip(parents, children, strict=True))
     return fetched
 
@@ -219,8 +218,8 @@ async def catch_up(ctx: SyncContext, listing: Listing, expected: int) -> dict[st
         variations: dict[int, list[Any]] = {}
         if listing.resource == "products":
             for o in objects:
-                if is_variable(o):
-                    variations[o["id"]] = await all_variations(ctx, o["id"])
+                if is_variable_product(o):
+                    variations[o["id"]] = await ctx.client.variations(o["id"])
 
         def write(
             objects: list[Any] = objects, variations: dict[int, list[Any]] = variations
@@ -250,23 +249,6 @@ def tombstone_unlisted(ctx: SyncContext, resource: str, listing_names: Iterable[
         marked = tombstone_missing(conn, resource, ctx.store, present)
     ctx.counts["tombstoned"] += marked
     return marked
-
-
-async def acquire_rate(ctx: SyncContext, requests: int) -> None:
-    """Take `requests` slots of the store's rate budget shared with other workers (when there is one)."""
-    if ctx.rate_budget is not None:
-        await ctx.rate_budget.take(requests)
-
-
-async def all_variations(ctx: SyncContext, parent_id: int) -> list[Any]:
-    out: list[Any] = []
-    async for page in ctx.client.iter_pages(f"products/{parent_id}/variations", per_page=100):
-        out.extend(page.items)
-    return out
-
-
-def is_variable(obj: Any) -> bool:
-    return isinstance(obj, dict) and obj.get("type") == "variable" and isinstance(obj.get("id"), int)
 
 
 def _wc_time(value: datetime) -> str:

@@ -22,7 +22,6 @@ from hub.upserts import tombstone, upsert_mirror
 from tasks.context import SyncContext, lookup
 from tasks.log import run_logger
 from tasks.policy import batch_task
-from tasks.pull import acquire_rate
 
 PUSH_RESOURCES = ("products", "customers", "orders")
 
@@ -82,7 +81,6 @@ async def push_records(ctx: SyncContext, resource: str, remote_ids: Sequence[int
     counts: Counter[str] = Counter()
 
     # 1. What does the store have now?
-    await acquire_rate(ctx, 2)
     params: dict[str, Any] = {"include": ",".join(map(str, rows))}
     if resource == "orders":
         params["status"] = "any"
