@@ -9,7 +9,7 @@ UI): `NXT_SCHEDULE_<DEPLOYMENT>` replaces a schedule (`cron:0 4 * * *`, `every:1
 `off`) and `NXT_PARAMETERS_<DEPLOYMENT>` (a JSON object) is merged into its parameters, where
 `<DEPLOYMENT>` is the full name in upper snake case (`woocommerce-sync/incremental` ->
 `WOOCOMMERCE_SYNC_INCREMENTAL`). `NXT_STORES=shop1,shop2` deploys the store deployments once per store
-block (names get `-<store>`).
+block (names get `-<store>`; `..._INCREMENTAL_SHOP1` then overrides one store's copy only).
 """
 
 from __future__ import annotations
@@ -123,13 +123,13 @@ def deployments(
         raise DeploymentConfigError("NXT_STORES is empty; name at least one WooCommerce Store block")
     out: list[Deployment] = []
     for spec in base:
-        copies = [spec]
-        if spec.per_store and stores != ["default"]:
-            copies = [
-                replace(spec, name=f"{spec.name}-{store}", parameters={**spec.parameters, "store": store})
-                for store in stores
-            ]
-        out.extend(_overridden(copy, env) for copy in copies)
+        spec = _overridden(spec, env)  # `..._INCREMENTAL` applies to every store's copy
+        if not spec.per_store or stores == ["default"]:
+            out.append(spec)
+            continue
+        for store in stores:
+            copy = replace(spec, name=f"{spec.name}-{store}", parameters={**spec.parameters, "store": store})
+            out.append(_overridden(copy, env))  # `..._INCREMENTAL_EU` applies to one store's
     return out
 
 

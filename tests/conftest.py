@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,35 @@ def _drop_postgres_database(base_url: str, name: str) -> None:
     admin.dispose()
 
 
+SANDBOX_SIZES = {"products": 40, "customers": 25, "orders": 60}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A small sandbox store (seed 11) for one test."""
+    from sandbox.server import run_sandbox
+
+    with run_sandbox(seed=11, **SANDBOX_SIZES) as sb:
+        yield sb
+
+
+@pytest.fixture
+def block(sandbox: Any) -> Any:
+    """A `WooCommerce Store` block aimed at `sandbox` (not saved)."""
+    from blocks import WooCommerceStore
+
+    creds = sandbox.credentials["woocommerce"]
+    return WooCommerceStore(
+        site_url=sandbox.urls["woocommerce"],
+        consumer_key=creds["consumer_key"],
+        consumer_secret=creds["consumer_secret"],
+        batch_size=10,  # several pages per resource even in a small store
+        max_concurrency=3,
+        retry_delay_ms=50,
+        rate_limit_rpm=60_000,
+    )
+
+
 @pytest.fixture(params=BACKENDS)
 def hub_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """URL of a fresh, empty hub database (one per test and backend)."""
@@ -64,3 +94,57 @@ def hub_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield url
     finally:
         _drop_postgres_database(POSTGRES_URL, name)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` (its own PREFECT_HOME and SQLite database) for the whole session.
+
+    Yields its API URL. For what the test harness cannot show: schedules, deployments, served runs.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+    )
+    log = open(home / "server.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                tail = (home / "server.log").read_text()[-2000:]
+                raise RuntimeError(f"prefect server did not start: {tail}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -16,9 +16,7 @@ from clients._http import reset_shared_state
 from hub.db import create_hub_engine
 from hub.models import Customer, Order, Product
 from hub.records import content_hash
-from sandbox.server import Sandbox, run_sandbox
-
-SIZES = {"products": 40, "customers": 25, "orders": 60}
+from sandbox.server import Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -27,26 +25,6 @@ def _fresh_client_state() -> Iterator[None]:
     reset_shared_state()
     yield
     reset_shared_state()
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(seed=11, **SIZES) as sb:
-        yield sb
-
-
-@pytest.fixture
-def block(sandbox: Sandbox) -> WooCommerceStore:
-    creds = sandbox.credentials["woocommerce"]
-    return WooCommerceStore(
-        site_url=sandbox.urls["woocommerce"],
-        consumer_key=creds["consumer_key"],
-        consumer_secret=creds["consumer_secret"],
-        batch_size=10,  # several pages per resource even in a small store
-        max_concurrency=3,
-        retry_delay_ms=50,
-        rate_limit_rpm=60_000,
-    )
 
 
 @pytest.fixture
