@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import tasks.pull
 from hub import cursors
 from hub.models import Customer, Order, Product, SyncRun
+from sandbox.woocommerce import rendering
 
 OK = "completed"
 
@@ -170,7 +171,7 @@ def test_rolling_rate_limit_is_honoured(sync, probe, sandbox) -> None:  # type: 
 
 def test_malformed_records_are_quarantined(sync, probe, sandbox, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     wc = sandbox.woocommerce
-    real_render = wc.render_product
+    real_render = rendering.render_product
     ids = sorted(sandbox.call(lambda: [p.id for p in wc._store("product").values() if p.status != "trash"]))
     bad = {
         ids[0]: {"id": None},
@@ -178,11 +179,11 @@ def test_malformed_records_are_quarantined(sync, probe, sandbox, engine, monkeyp
         ids[2]: {"regular_price": "ten"},
     }
 
-    def render(p):  # type: ignore[no-untyped-def]
-        obj = real_render(p)
+    def render(st, p):  # type: ignore[no-untyped-def]
+        obj = real_render(st, p)
         return {**obj, **bad.get(p.id, {})}
 
-    monkeypatch.setattr(wc, "render_product", render)
+    monkeypatch.setattr(rendering, "render_product", render)
     sandbox.call(lambda: wc.touch("product", list(bad)))  # drop cached JSON so the bad render is served
 
     summary = sync()
