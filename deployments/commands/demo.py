@@ -57,7 +57,7 @@ def demo(
             first = asyncio.run(woocommerce_sync(store="demo"))
             _show("full pull", first)
             wc = sb.woocommerce
-            ids = sb.call(lambda: sorted(wc._store("order"))[:10])
+            ids = sb.call(wc.ids, "order")[:10]
             sb.call(wc.touch, "order", ids)
             typer.echo("changed 10 orders in the store")
             second = asyncio.run(woocommerce_sync(store="demo"))

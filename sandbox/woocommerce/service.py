@@ -8,7 +8,7 @@ start and shutdown) and the Python admin API tests and the demo use.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from starlette.responses import Response
@@ -16,12 +16,12 @@ from starlette.routing import Route as AdminRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox._framework import Faults, Service
-from sandbox.world import Order, Refund, World, build_world
+from sandbox.world import World, build_world
 
 from . import rendering, webhooks, writes
 from .admin import admin_routes
 from .encoding import php_json
-from .errors import WooError
+from .errors import WooError, invalid_id
 from .refunds import create_refund
 from .routes import build_routes, handle
 from .settings import JSON_CT
@@ -90,9 +90,6 @@ class WooCommerceService(Service):
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)
 
-    def credentials(self) -> dict[str, Any]:
-        return self._st.credentials()
-
     def error_page(self, code: int) -> tuple[str, bytes]:
         if code == 500:  # PHP fatal inside WordPress: the REST fatal-error handler answers JSON
             body = {
@@ -120,57 +117,85 @@ class WooCommerceService(Service):
     def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
         self._st.loop = loop
 
-    # --- Python admin API ------------------------------------------------------------------------
-    def add_key(self, permissions: str) -> ApiKey:
-        return self._st.add_key(permissions)
+    # --- Python admin API: reading -----------------------------------------------------------------
+    # Call these on the server's loop (`Sandbox.call`) when the sandbox runs in another thread.
+    def ids(self, kind: str) -> list[int]:
+        """Sorted ids of the `kind` records (`product`, `variation`, `customer`, `order`), trashed too."""
+        return sorted(self._st.table(kind))
 
-    def record_bytes(self, kind: str, rec: Any) -> bytes:
-        return rendering.record_bytes(self._st, kind, rec)
+    def record(self, kind: str, rec_id: int) -> Any | None:
+        """The world's record (`sandbox.world.Product`, ...) or None. Edit it only through the writes below,
+        or call `invalidate()` after changing it directly."""
+        return self._st.table(kind).get(rec_id)
+
+    def records(self, kind: str) -> Iterator[Any]:
+        """The world's `kind` records (a snapshot: safe to write while iterating)."""
+        return iter(list(self._st.table(kind).values()))
 
     def record_json(self, kind: str, rec_id: int) -> dict[str, Any] | None:
+        """The record as a client would receive it (decoded), or None if it does not exist."""
         return rendering.record_json(self._st, kind, rec_id)
 
-    def render_product(self, rec: Any) -> dict[str, Any]:
-        return rendering.render_product(self._st, rec)
+    def record_bytes(self, kind: str, rec_id: int) -> bytes | None:
+        """The record's JSON exactly as served (rendered once, then cached until written), or None."""
+        rec = self._st.table(kind).get(rec_id)
+        return None if rec is None else rendering.record_bytes(self._st, kind, rec)
 
+    def credentials(self) -> dict[str, Any]:
+        return self._st.credentials()
+
+    # --- Python admin API: store-side edits (each fires its webhooks unless webhooks=False) ------------
     def create(
         self, kind: str, body: dict[str, Any], *, parent: int | None = None, webhooks: bool = True
-    ) -> Any:
-        return writes.create(self._st, kind, body, parent=parent, webhooks=webhooks)
+    ) -> int:
+        """Create a record from an API-shaped body (`parent`: a variation's product); returns its id."""
+        return int(writes.create(self._st, kind, body, parent=parent, webhooks=webhooks).id)
 
-    def update(self, kind: str, rec: Any, body: dict[str, Any], *, webhooks: bool = True) -> None:
-        writes.update(self._st, kind, rec, body, webhooks=webhooks)
+    def update(self, kind: str, rec_id: int, body: dict[str, Any], *, webhooks: bool = True) -> None:
+        """Apply an API-shaped body to a record (bumps `date_modified`, fires `*.updated`)."""
+        writes.update(self._st, kind, self._existing(kind, rec_id), body, webhooks=webhooks)
 
-    def delete(self, kind: str, rec: Any, *, force: bool, webhooks: bool = True) -> dict[str, Any]:
-        return writes.delete(self._st, kind, rec, force=force, webhooks=webhooks)
+    def delete(self, kind: str, rec_id: int, *, force: bool, webhooks: bool = True) -> dict[str, Any]:
+        """REST DELETE: permanent with `force`, else products/orders go to the trash. Returns the record."""
+        return writes.delete(self._st, kind, self._existing(kind, rec_id), force=force, webhooks=webhooks)
 
-    def trash(self, kind: str, rec: Any, *, webhooks: bool = True) -> None:
-        writes.trash(self._st, kind, rec, webhooks=webhooks)
+    def trash(self, kind: str, rec_id: int, *, webhooks: bool = True) -> None:
+        writes.trash(self._st, kind, self._existing(kind, rec_id), webhooks=webhooks)
 
-    def restore(self, kind: str, rec: Any, *, webhooks: bool = True) -> None:
-        writes.restore(self._st, kind, rec, webhooks=webhooks)
+    def restore(self, kind: str, rec_id: int, *, webhooks: bool = True) -> None:
+        writes.restore(self._st, kind, self._existing(kind, rec_id), webhooks=webhooks)
 
     def touch(
         self, kind: str, ids: Iterable[int], *, at: int | None = None, webhooks: bool = True
     ) -> list[int]:
+        """Bump `date_modified` to `at` (epoch seconds) or now; returns the ids that exist."""
         return writes.touch(self._st, kind, ids, at=at, webhooks=webhooks)
 
-    def create_refund(self, o: Order, body: dict[str, Any]) -> Refund:
-        return create_refund(self._st, o, body)
+    def invalidate(self, kind: str, ids: Iterable[int]) -> None:
+        """Forget cached renders and listings after changing world records directly (no date bump)."""
+        for rec_id in ids:
+            self._st.touched(kind, rec_id)
+        self._st.versions[kind] += 1  # listings are cached per version: drop them even for no ids
 
+    def create_refund(self, order_id: int, body: dict[str, Any]) -> int:
+        """Refund from the store's admin (`amount`, `reason`, `api_refund`); returns the refund's id."""
+        return create_refund(self._st, self._existing("order", order_id), body).id
+
+    def add_key(self, permissions: str) -> ApiKey:
+        """A new API key with `read`, `write` or `read_write` permissions."""
+        return self._st.add_key(permissions)
+
+    # --- webhooks --------------------------------------------------------------------------------
     def emit(self, kind: str, event: str, rec_id: int) -> None:
+        """Queue deliveries of `<kind>.<event>` for a record, as if the store fired it."""
         webhooks.emit(self._st, kind, event, rec_id)
 
     async def flush(self) -> None:
+        """Wait until every queued delivery has been attempted."""
         await webhooks.flush(self._st)
 
-    # temporary: callers still reach into these until they move to public accessors
-    def _store(self, kind: str) -> dict[int, Any]:
-        return self._st.table(kind)
-
-    def _touched(self, kind: str, rec_id: int) -> None:
-        self._st.touched(kind, rec_id)
-
-    @property
-    def _versions(self) -> dict[str, int]:
-        return self._st.versions
+    def _existing(self, kind: str, rec_id: int) -> Any:
+        rec = self._st.table(kind).get(rec_id)
+        if rec is None:
+            raise invalid_id(kind)
+        return rec

@@ -123,9 +123,15 @@ class Store:
     def table(self, kind: str) -> dict[int, Any]:
         """The world's records of `kind` by id (products, variations, customers or orders)."""
         w = self.world
-        return {"product": w.products, "variation": w.variations, "customer": w.customers, "order": w.orders}[
-            kind
-        ]
+        tables = {
+            "product": w.products,
+            "variation": w.variations,
+            "customer": w.customers,
+            "order": w.orders,
+        }
+        if kind not in tables:
+            raise ValueError(f"kind must be one of {', '.join(tables)}, not {kind!r}")
+        return tables[kind]
 
     def touched(self, kind: str, rec_id: int) -> None:
         """Forget the rendered record and every cached listing of `kind` (after a write)."""
