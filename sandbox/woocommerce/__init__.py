@@ -19,7 +19,8 @@ Layout (imports point down this list, never up):
     auth            REST authentication (Basic/query/OAuth 1.0a) and key permissions
     queries         listing filters, sorting and the GET handlers
     webhooks        topics, deliveries, the ping, and the webhook routes
-    writes          create/update/delete/trash/restore/touch and their REST handlers, batch
+    writes          create/update/delete/trash/restore/touch and their REST handlers
+    batch           the batch endpoints, item by item as WooCommerce runs them
     refunds         refunds and their routes
     system_status   the `/system_status` report
     routes          the route table and the dispatcher

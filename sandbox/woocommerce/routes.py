@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from .auth import authenticate, check_permission
+from .batch import batcher
 from .encoding import parse_php_query
 from .errors import WooError
 from .queries import getter, lister
@@ -30,7 +31,7 @@ from .store import Store
 from .system_status import system_status
 from .validation import validate_args
 from .webhooks import create_webhook, delete_webhook, get_webhook, list_webhooks, update_webhook
-from .writes import batcher, creator, deleter, updater
+from .writes import creator, deleter, updater
 
 __all__ = ["Route", "build_routes", "handle"]
 

@@ -13,7 +13,7 @@ from typing import Any
 from .encoding import DATE_RE, parse_list
 from .errors import invalid_param
 
-__all__ = ["validate_args", "validate_body"]
+__all__ = ["matches_type", "validate_args", "validate_body"]
 
 
 def validate_args(spec: dict[str, Any], query: dict[str, Any], *, gmt_offset: float) -> dict[str, Any]:
@@ -84,6 +84,12 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict | list),
     "null": lambda v: v is None,
 }
+
+
+def matches_type(prop: dict[str, Any], value: Any) -> bool:
+    """Whether `value` is of (one of) the JSON Schema type(s) of `prop`, as WordPress checks it."""
+    types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+    return any(_JSON_TYPES[t](value) for t in types if t in _JSON_TYPES)
 
 
 def validate_body(schema: dict[str, Any], body: dict[str, Any]) -> None:

@@ -17,18 +17,17 @@ from starlette.responses import Response
 from sandbox.world import Customer, LineItem, Order, Product, Variation
 
 from .encoding import as_int, cents
-from .errors import WooError, invalid_id, invalid_param
+from .errors import WooError
 from .queries import get_rec
 from .rendering import blank_address, record_bytes, render, render_order
 from .rest import Req, json_response, raw_response
 from .schemas import SCHEMAS
-from .settings import BATCH_LIMIT, SCHEMA_NAMES
+from .settings import SCHEMA_NAMES
 from .store import Store
 from .validation import validate_body
 from .webhooks import emit
 
 __all__ = [
-    "batcher",
     "create",
     "creator",
     "delete",
@@ -48,10 +47,17 @@ EMAIL_EXISTS = (
 
 
 def create(
-    st: Store, kind: str, body: dict[str, Any], *, parent: int | None = None, webhooks: bool = True
+    st: Store,
+    kind: str,
+    body: dict[str, Any],
+    *,
+    parent: int | None = None,
+    webhooks: bool = True,
+    validate: bool = True,
 ) -> Any:
-    schema = SCHEMAS[SCHEMA_NAMES[kind]]
-    validate_body(schema, body)
+    """Create a `kind` record from an API body; `validate=False` skips WordPress's schema checks (batch)."""
+    if validate:
+        validate_body(SCHEMAS[SCHEMA_NAMES[kind]], body)
     w = st.world
     now = st.now()
     if kind == "product":
@@ -296,9 +302,18 @@ def _apply_doc(st: Store, kind: str, rec: Any, body: dict[str, Any]) -> None:
     rec.doc = doc
 
 
-def update(st: Store, kind: str, rec: Any, body: dict[str, Any], *, webhooks: bool = True) -> None:
-    schema = SCHEMAS[SCHEMA_NAMES[kind]]
-    validate_body(schema, body)
+def update(
+    st: Store,
+    kind: str,
+    rec: Any,
+    body: dict[str, Any],
+    *,
+    webhooks: bool = True,
+    validate: bool = True,
+) -> None:
+    """Apply an API body to `rec`; `validate=False` skips WordPress's schema checks (batch)."""
+    if validate:
+        validate_body(SCHEMAS[SCHEMA_NAMES[kind]], body)
     if kind in ("product", "variation"):
         if "sku" in body:
             sku = str(body["sku"] or "")
@@ -528,66 +543,6 @@ def deleter(st: Store, kind: str) -> Callable[[Req], Any]:
                 force = False
         data = delete(st, kind, rec, force=force)
         return json_response(data)
-
-    return handler
-
-
-def batcher(st: Store, kind: str) -> Callable[[Req], Any]:
-    async def handler(req: Req) -> Response:
-        body = req.params_json()
-        groups = {k: body.get(k) or [] for k in ("create", "update", "delete")}
-        for k, v in groups.items():
-            if not isinstance(v, list):
-                raise invalid_param({k: ("rest_invalid_type", f"{k} is not of type array.")})
-        n = sum(len(v) for v in groups.values())
-        if n > BATCH_LIMIT:
-            raise WooError(
-                "woocommerce_rest_request_entity_too_large",
-                f"Unable to accept more than {BATCH_LIMIT} items for this request.",
-                413,
-            )
-        parent = as_int(req.params.get("product_id")) if kind == "variation" else None
-        out: dict[str, list[Any]] = {}
-        if groups["create"]:
-            out["create"] = []
-            for item in groups["create"]:
-                try:
-                    if not isinstance(item, dict):
-                        raise invalid_param(
-                            {"create": ("rest_invalid_type", "create[] is not of type object.")}
-                        )
-                    rec = create(st, kind, item, parent=parent)
-                    out["create"].append(json.loads(record_bytes(st, kind, rec)))
-                except WooError as exc:
-                    out["create"].append({"id": 0, "error": exc.body()})
-        if groups["update"]:
-            out["update"] = []
-            for item in groups["update"]:
-                rid = as_int(item.get("id")) if isinstance(item, dict) else 0
-                try:
-                    if not isinstance(item, dict):
-                        raise invalid_param(
-                            {"update": ("rest_invalid_type", "update[] is not of type object.")}
-                        )
-                    rec = st.table(kind).get(rid)
-                    if rec is None or (kind == "variation" and rec.parent_id != parent):
-                        raise invalid_id(kind)
-                    update(st, kind, rec, item)
-                    out["update"].append(json.loads(record_bytes(st, kind, rec)))
-                except WooError as exc:
-                    out["update"].append({"id": rid, "error": exc.body()})
-        if groups["delete"]:
-            out["delete"] = []
-            for item in groups["delete"]:
-                rid = as_int(item.get("id") if isinstance(item, dict) else item)
-                try:
-                    rec = st.table(kind).get(rid)
-                    if rec is None or (kind == "variation" and rec.parent_id != parent):
-                        raise invalid_id(kind)
-                    out["delete"].append(delete(st, kind, rec, force=True))
-                except WooError as exc:
-                    out["delete"].append({"id": rid, "error": exc.body()})
-        return json_response(out)
 
     return handler
 

@@ -37,10 +37,11 @@ def _row(engine, pid: int):  # type: ignore[no-untyped-def]
 def test_push_sends_edits_and_records_per_item_errors(sync, sandbox, engine, probe) -> None:  # type: ignore[no-untyped-def]
     sync()
     a, b, c, d = _simple_products(sandbox, 4)
+    taken = _remote(sandbox, a)["sku"]
     with engine.begin() as conn:
         stage_update(conn, "products", "test", a, {"regular_price": "12.34"})
         stage_update(conn, "products", "test", b, {"stock_quantity": 7, "manage_stock": True})
-        stage_update(conn, "products", "test", c, {"status": "not-a-status"})  # the store refuses this one
+        stage_update(conn, "products", "test", c, {"sku": taken})  # the store refuses a duplicate SKU
         stage_delete(conn, "products", "test", d)
     probe.reset_requests()
 
@@ -56,7 +57,7 @@ def test_push_sends_edits_and_records_per_item_errors(sync, sandbox, engine, pro
     row_a, row_c, row_d = _row(engine, a), _row(engine, c), _row(engine, d)
     assert row_a.dirty is False and row_a.regular_price == Decimal("12.34")
     assert row_a.content_hash == probe.store()[("products", a)], "the store's answer is the new mirror"
-    assert row_c.dirty is True and "status" in row_c.push_error
+    assert row_c.dirty is True and "product_invalid_sku" in row_c.push_error
     assert row_d.deleted_at is not None
 
 

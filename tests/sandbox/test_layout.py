@@ -23,6 +23,7 @@ WOOCOMMERCE_LAYERS = [
     "queries",
     "webhooks",
     "writes",
+    "batch",
     "refunds",
     "system_status",
     "routes",
