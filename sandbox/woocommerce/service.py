@@ -45,11 +45,12 @@ class WooCommerceService(Service):
         world: World | None = None,
         *,
         faults: Faults | None = None,
+        admin_token: str | None = None,
         webhook_timeout: float = 60.0,
         webhook_delay_ms: float = 0.0,
         cache_records: int = 120_000,
     ) -> None:
-        super().__init__(faults=faults)
+        super().__init__(faults=faults, admin_token=admin_token)
         self.world = world if world is not None else build_world()
         self._st = Store(
             self.world,
