@@ -84,7 +84,7 @@ def main() -> None:
         svc = sb.woocommerce
         t1 = time.perf_counter()
         total_bytes = sb.call(
-            lambda: sum(len(svc.record_bytes("product", p)) for p in world.products.values())
+            lambda: sum(len(svc.record_bytes("product", pid) or b"") for pid in svc.ids("product"))
         )
         render_s = time.perf_counter() - t1
         rss_rendered = _rss_mb()

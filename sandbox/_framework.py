@@ -6,6 +6,10 @@ routes under `/_sandbox/...`. `Service.asgi()` composes them:
     /_sandbox/...      admin and inspection (never faulted, never counted, no vendor auth)
     everything else    FaultMiddleware -> the vendor app
 
+The admin routes mint keys and show webhook secrets, so they answer loopback clients only, unless the
+service has an admin token: then every admin request must send `Authorization: Bearer <token>`
+(compared in constant time), from anywhere, loopback included.
+
 Faults are decided per request in this order: scripted outcomes (`script`, consumed one per request),
 the concurrency cap (queue), rate limit (429 + Retry-After), drop, error rate (500/502/503), latency, slow.
 Randomness comes from a seeded RNG so a faulted run is reproducible request-for-request.
@@ -14,9 +18,12 @@ Randomness comes from a seeded RNG so a faulted run is reproducible request-for-
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
 import math
 import random
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -36,10 +43,15 @@ __all__ = [
     "Service",
     "Stats",
     "admin_json",
+    "is_loopback_host",
     "read_json",
+    "validate_admin_token",
 ]
 
 ADMIN_PREFIX = "/_sandbox"
+ADMIN_TOKEN_ENV = "NXT_SANDBOX_ADMIN_TOKEN"
+ADMIN_TOKEN_MIN = 16
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 b64token: fits a Bearer header as is
 
 # What the host in front of a PHP site sends when things go wrong (nginx defaults).
 _NGINX = (
@@ -375,8 +387,41 @@ def admin_json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
 
-def _admin_error(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _admin_error(message: str, status: int = 400, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def validate_admin_token(token: str) -> str:
+    """The token if it can guard the admin routes; else ValueError saying what a token must be."""
+    if len(token) < ADMIN_TOKEN_MIN or not _TOKEN_CHARS.fullmatch(token):
+        raise ValueError(
+            f"an admin token needs at least {ADMIN_TOKEN_MIN} characters of A-Z a-z 0-9 - . _ ~ + / "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether `host` (an address, or `localhost`) can only be reached from this machine."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def _bearer(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, credentials = value.strip().partition(b" ")
+            return credentials.strip() if scheme.lower() == b"bearer" else None
+    return None
 
 
 class Service:
@@ -384,7 +429,9 @@ class Service:
 
     name = "service"
 
-    def __init__(self, *, faults: Faults | None = None) -> None:
+    def __init__(self, *, faults: Faults | None = None, admin_token: str | None = None) -> None:
+        # bytes, private, never in a repr or a response: only compared with what a request presents
+        self._admin_token = validate_admin_token(admin_token).encode() if admin_token is not None else None
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
         self.stats = Stats()
@@ -430,6 +477,27 @@ class Service:
         self.faults = Faults.from_dict(data, self.faults if merge else None)
         self.rng = random.Random(self.faults.seed)
         return self.faults
+
+    def admin_refusal(self, scope: Scope) -> Response | None:
+        """Why this admin request is refused (401/403 JSON), or None to serve it."""
+        if self._admin_token is not None:
+            presented = _bearer(scope)
+            if presented is not None and hmac.compare_digest(presented, self._admin_token):
+                return None
+            return _admin_error(
+                "the sandbox admin endpoints need the admin token: send Authorization: Bearer <token>",
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="sandbox admin"'},
+            )
+        client = scope.get("client")
+        if client and is_loopback_host(client[0]):
+            return None
+        return _admin_error(
+            "the sandbox admin endpoints answer loopback clients only; to reach them from another host, "
+            f"start the sandbox with --admin-token TOKEN (or {ADMIN_TOKEN_ENV}=TOKEN) "
+            "and send Authorization: Bearer TOKEN",
+            403,
+        )
 
     def _shared_admin_routes(self) -> list[Route]:
         async def info(request: Request) -> Response:
@@ -493,6 +561,10 @@ class Service:
                 return
             path: str = scope.get("path", "")
             if path == prefix or path.startswith(prefix + "/"):
+                refusal = self.admin_refusal(scope)
+                if refusal is not None:
+                    await refusal(scope, receive, send)
+                    return
                 sub = dict(scope)
                 sub["path"] = path[len(prefix) :] or "/"
                 sub["root_path"] = scope.get("root_path", "") + prefix

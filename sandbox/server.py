@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 
-from sandbox._framework import ADMIN_PREFIX, Faults, Service
+from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import World, build_world
 
@@ -231,11 +231,18 @@ def start_sandbox(
     webhook_timeout: float = 60.0,
     cache_records: int = 120_000,
     world: World | None = None,
+    admin_token: str | None = None,
 ) -> Sandbox:
-    """Build the world, start every service and return the running `Sandbox` (call `.stop()`)."""
+    """Build the world, start every service and return the running `Sandbox` (call `.stop()`).
+
+    The admin routes (`/_sandbox/...`) answer loopback clients only, unless `admin_token` is given:
+    then they answer any client that sends `Authorization: Bearer <admin_token>`, and no other.
+    """
     unknown = [s for s in services if s not in SERVICES]
     if unknown:
         raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+    if admin_token is not None:
+        validate_admin_token(admin_token)  # before the world is built: fail fast
     if world is None:
         world = build_world(
             seed=seed,
@@ -250,7 +257,7 @@ def start_sandbox(
     gc.freeze()
     built: dict[str, Service] = {}
     for name in services:
-        kwargs: dict[str, Any] = {"faults": _faults_for(name, faults)}
+        kwargs: dict[str, Any] = {"faults": _faults_for(name, faults), "admin_token": admin_token}
         if name == "woocommerce":
             kwargs["webhook_timeout"] = webhook_timeout
             kwargs["cache_records"] = cache_records

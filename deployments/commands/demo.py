@@ -51,7 +51,7 @@ def demo(
         with progress("full pull"):
             print_summary(asyncio.run(woocommerce_sync(store="demo")))
         wc = sb.woocommerce
-        ids = sb.call(lambda: sorted(wc._store("order"))[:10])
+        ids = sb.call(wc.ids, "order")[:10]
         sb.call(wc.touch, "order", ids)
         typer.echo("changed 10 orders in the store")
         with progress("incremental pull"):

@@ -54,6 +54,15 @@ def up(
     ] = "woocommerce",
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a throwaway CA.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NXT_SANDBOX_ADMIN_TOKEN",
+            show_default=False,
+            help="Let any client that sends 'Authorization: Bearer TOKEN' use the admin endpoints "
+            "(/_sandbox/...), and no other. Without it they answer loopback clients only.",
+        ),
+    ] = None,
     port: Annotated[
         int, typer.Option(help="First port; each service takes the next one. 0 picks free ports.")
     ] = 0,
@@ -89,7 +98,7 @@ def up(
     block_name: Annotated[str, typer.Option(help="Name of the saved blocks.")] = "sandbox",
 ) -> None:
     """Start the sandbox and serve until Ctrl-C (SIGINT) or SIGTERM."""
-    from sandbox._framework import Faults
+    from sandbox._framework import Faults, is_loopback_host, validate_admin_token
     from sandbox.server import SERVICES, start_sandbox
 
     names = tuple(s.strip() for s in services.split(",") if s.strip())
@@ -103,6 +112,17 @@ def up(
         fail(f"--cache-records must be 0 or more, got {cache_records}")
     if not 0 <= port <= 65535 - len(names):
         fail(f"--port must be between 0 and {65535 - len(names)}, got {port}")
+    if admin_token is not None:
+        try:
+            validate_admin_token(admin_token)
+        except ValueError as exc:
+            fail(f"--admin-token (or NXT_SANDBOX_ADMIN_TOKEN): {exc}")
+    elif not is_loopback_host(host):
+        typer.echo(
+            f"warning: listening on {host}, but the admin endpoints (/_sandbox/...) answer loopback clients "
+            "only; set --admin-token (or NXT_SANDBOX_ADMIN_TOKEN) to use them from other hosts",
+            err=True,
+        )
     try:
         faults = Faults(
             latency_ms=latency_ms,
@@ -130,6 +150,7 @@ def up(
             gmt_offset_hours=gmt_offset,
             webhook_timeout=webhook_timeout,
             cache_records=cache_records,
+            admin_token=admin_token,
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port or 'a free port'} ({exc.strerror or exc}); try --port 0")

@@ -89,12 +89,12 @@ def test_sync_records_rereads_what_a_webhook_names(store_name, engine, sandbox) 
     asyncio.run(woocommerce_sync(store=store_name, sync_type="products"))
     wc = sandbox.woocommerce
     changed, removed = sandbox.call(
-        lambda: sorted(
-            p.id for p in wc._store("product").values() if p.type == "simple" and p.status == "publish"
-        )[:2]
+        lambda: sorted(p.id for p in wc.records("product") if p.type == "simple" and p.status == "publish")[
+            :2
+        ]
     )
-    sandbox.call(lambda: wc.update("product", wc._store("product")[changed], {"name": "Renamed by webhook"}))
-    sandbox.call(lambda: wc.delete("product", wc._store("product")[removed], force=True))
+    sandbox.call(wc.update, "product", changed, {"name": "Renamed by webhook"})
+    sandbox.call(wc.delete, "product", removed, force=True)
 
     summary = asyncio.run(
         woocommerce_sync_records(resource="products", ids=[changed, removed], store=store_name)

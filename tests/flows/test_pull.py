@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import tasks.pull
 from hub import cursors
 from hub.models import Customer, Order, Product, SyncRun
+from sandbox.woocommerce import rendering
 
 OK = "completed"
 
@@ -34,8 +35,8 @@ def test_full_pull_mirrors_the_store(sync, probe) -> None:  # type: ignore[no-un
 def test_second_run_reads_only_what_changed(sync, probe, sandbox) -> None:  # type: ignore[no-untyped-def]
     sync()
     wc = sandbox.woocommerce
-    product_ids = sorted(sandbox.call(lambda: list(wc._store("product"))))[:3]
-    order_ids = sorted(sandbox.call(lambda: list(wc._store("order"))))[:2]
+    product_ids = sandbox.call(wc.ids, "product")[:3]
+    order_ids = sandbox.call(wc.ids, "order")[:2]
     sandbox.call(wc.touch, "product", product_ids)
     sandbox.call(wc.touch, "order", order_ids)
     probe.reset_requests()
@@ -55,7 +56,7 @@ def test_record_modified_at_the_cursor_second_is_not_lost(sync, probe, sandbox, 
         cursor = cursors.read(conn, "test", "products").modified_after
     assert cursor is not None
     wc = sandbox.woocommerce
-    oldest = sandbox.call(lambda: min(wc._store("product").values(), key=lambda p: p.modified).id)
+    oldest = sandbox.call(lambda: min(wc.records("product"), key=lambda p: p.modified).id)
     # WooCommerce's modified_after is exclusive: a record stamped with the cursor's own second is only
     # found because the window overlaps by one second.
     sandbox.call(wc.touch, "product", [oldest], at=int(cursor.timestamp()))
@@ -70,13 +71,13 @@ def test_deleted_records_get_tombstones(sync, probe, sandbox, engine) -> None:  
     wc = sandbox.woocommerce
 
     def remove() -> tuple[int, int, int, int]:
-        product = next(p for p in wc._store("product").values() if p.type == "simple")
-        customer = next(iter(wc._store("customer").values()))
-        orders = [o for o in wc._store("order").values() if o.status not in ("trash",)]
-        wc.delete("product", product, force=True)
-        wc.delete("customer", customer, force=True)
-        wc.delete("order", orders[0], force=True)
-        wc.trash("order", orders[1])
+        product = next(p for p in wc.records("product") if p.type == "simple")
+        customer = next(wc.records("customer"))
+        orders = [o for o in wc.records("order") if o.status not in ("trash",)]
+        wc.delete("product", product.id, force=True)
+        wc.delete("customer", customer.id, force=True)
+        wc.delete("order", orders[0].id, force=True)
+        wc.trash("order", orders[1].id)
         return product.id, customer.id, orders[0].id, orders[1].id
 
     product_id, customer_id, deleted_order, trashed_order = sandbox.call(remove)
@@ -105,7 +106,7 @@ def test_incremental_run_tombstones_deleted_customers(sync, sandbox, engine) -> 
     """Customers are listed in full every run, so a deleted one is noticed without --force."""
     sync()
     wc = sandbox.woocommerce
-    gone = sandbox.call(lambda: wc.delete("customer", next(iter(wc._store("customer").values())), force=True))
+    gone = sandbox.call(lambda: wc.delete("customer", wc.ids("customer")[0], force=True))
     summary = sync()
     assert summary["counts"]["tombstoned"] == 1, gone
 
@@ -170,19 +171,19 @@ def test_rolling_rate_limit_is_honoured(sync, probe, sandbox) -> None:  # type: 
 
 def test_malformed_records_are_quarantined(sync, probe, sandbox, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     wc = sandbox.woocommerce
-    real_render = wc.render_product
-    ids = sorted(sandbox.call(lambda: [p.id for p in wc._store("product").values() if p.status != "trash"]))
+    real_render = rendering.render_product
+    ids = sorted(sandbox.call(lambda: [p.id for p in wc.records("product") if p.status != "trash"]))
     bad = {
         ids[0]: {"id": None},
         ids[1]: {"date_modified_gmt": "last tuesday"},
         ids[2]: {"regular_price": "ten"},
     }
 
-    def render(p):  # type: ignore[no-untyped-def]
-        obj = real_render(p)
+    def render(st, p):  # type: ignore[no-untyped-def]
+        obj = real_render(st, p)
         return {**obj, **bad.get(p.id, {})}
 
-    monkeypatch.setattr(wc, "render_product", render)
+    monkeypatch.setattr(rendering, "render_product", render)
     sandbox.call(lambda: wc.touch("product", list(bad)))  # drop cached JSON so the bad render is served
 
     summary = sync()

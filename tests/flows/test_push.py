@@ -19,14 +19,14 @@ P = Product.__table__
 def _simple_products(sandbox, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     wc = sandbox.woocommerce
     ids = sandbox.call(
-        lambda: [p.id for p in wc._store("product").values() if p.type == "simple" and p.status == "publish"]
+        lambda: [p.id for p in wc.records("product") if p.type == "simple" and p.status == "publish"]
     )
     return sorted(ids)[:n]
 
 
 def _remote(sandbox, pid: int) -> dict:  # type: ignore[no-untyped-def]
     wc = sandbox.woocommerce
-    return sandbox.call(lambda: wc.render_product(wc._store("product")[pid]))
+    return sandbox.call(wc.record_json, "product", pid)
 
 
 def _row(engine, pid: int):  # type: ignore[no-untyped-def]
@@ -37,10 +37,11 @@ def _row(engine, pid: int):  # type: ignore[no-untyped-def]
 def test_push_sends_edits_and_records_per_item_errors(sync, sandbox, engine, probe) -> None:  # type: ignore[no-untyped-def]
     sync()
     a, b, c, d = _simple_products(sandbox, 4)
+    taken = _remote(sandbox, a)["sku"]
     with engine.begin() as conn:
         stage_update(conn, "products", "test", a, {"regular_price": "12.34"})
         stage_update(conn, "products", "test", b, {"stock_quantity": 7, "manage_stock": True})
-        stage_update(conn, "products", "test", c, {"status": "not-a-status"})  # the store refuses this one
+        stage_update(conn, "products", "test", c, {"sku": taken})  # the store refuses a duplicate SKU
         stage_delete(conn, "products", "test", d)
     probe.reset_requests()
 
@@ -51,12 +52,12 @@ def test_push_sends_edits_and_records_per_item_errors(sync, sandbox, engine, pro
     assert summary["counts"]["errors"] == 1
     assert _remote(sandbox, a)["regular_price"] == "12.34"
     assert _remote(sandbox, b)["stock_quantity"] == 7
-    assert sandbox.call(lambda: d not in sandbox.woocommerce._store("product"))
+    assert sandbox.call(sandbox.woocommerce.record, "product", d) is None
     assert probe.requests_by_path().get("/wp-json/wc/v3/products/batch") == 1, "one batch request"
     row_a, row_c, row_d = _row(engine, a), _row(engine, c), _row(engine, d)
     assert row_a.dirty is False and row_a.regular_price == Decimal("12.34")
     assert row_a.content_hash == probe.store()[("products", a)], "the store's answer is the new mirror"
-    assert row_c.dirty is True and "status" in row_c.push_error
+    assert row_c.dirty is True and "product_invalid_sku" in row_c.push_error
     assert row_d.deleted_at is not None
 
 
@@ -66,7 +67,7 @@ def _both_sides_change(sync, sandbox, engine, strategy_block):  # type: ignore[n
     with engine.begin() as conn:
         stage_update(conn, "products", "test", pid, {"regular_price": "1.11"})
     wc = sandbox.woocommerce
-    sandbox.call(lambda: wc.update("product", wc._store("product")[pid], {"regular_price": "2.22"}))
+    sandbox.call(wc.update, "product", pid, {"regular_price": "2.22"})
     return pid
 
 
@@ -104,7 +105,7 @@ def test_timestamp_lets_the_newer_change_win(sync, sandbox, engine, block) -> No
     with engine.begin() as conn:
         stage_update(conn, "products", "test", pid, {"regular_price": "3.33"})
     wc = sandbox.woocommerce
-    sandbox.call(lambda: wc.update("product", wc._store("product")[pid], {"regular_price": "4.44"}))
+    sandbox.call(wc.update, "product", pid, {"regular_price": "4.44"})
     store_time = datetime.fromisoformat(_remote(sandbox, pid)["date_modified_gmt"]).replace(tzinfo=UTC)
     with engine.begin() as conn:  # now the hub's edit is the newer one
         conn.execute(

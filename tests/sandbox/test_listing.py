@@ -92,10 +92,14 @@ def test_offset(client) -> None:
 
 def test_default_order_is_date_desc_with_id_tiebreak(fresh_sb, fresh_client) -> None:
     ids = sorted(fresh_sb.world.products)[:4]
-    for i in ids:  # same created second for four products
-        fresh_sb.world.products[i].created = 1_700_000_000
-    fresh_sb.call(fresh_sb.woocommerce.touch, "product", [], webhooks=False)  # new version
-    fresh_sb.woocommerce._versions["product"] += 1
+    wc = fresh_sb.woocommerce
+
+    def same_second() -> None:  # same created second for four products
+        for i in ids:
+            wc.record("product", i).created = 1_700_000_000
+        wc.invalidate("product", ids)
+
+    fresh_sb.call(same_second)
     got = [p["id"] for p in fresh_client.get("/products", params={"include": ",".join(map(str, ids))}).json()]
     assert got == sorted(ids, reverse=True)
     asc = fresh_client.get("/products", params={"include": ",".join(map(str, ids)), "order": "asc"})
