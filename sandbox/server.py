@@ -28,9 +28,9 @@ import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
 from sandbox.woocommerce import WooCommerceService
-from sandbox.world import World, build_world
+from sandbox.world import DEFAULT_CONTACT_FLAG_RATE, DEFAULT_DISCREPANCY_RATE, World, build_world
 
-__all__ = ["SERVICES", "Sandbox", "run_sandbox", "start_sandbox"]
+__all__ = ["SERVICES", "Sandbox", "current_minute", "run_sandbox", "start_sandbox"]
 
 T = TypeVar("T")
 
@@ -40,6 +40,11 @@ SERVICES: dict[str, Callable[..., Service]] = {
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
+
+
+def current_minute() -> int:
+    """Now, in epoch seconds rounded down to the minute: the default end of the world's history."""
+    return int(time.time()) // 60 * 60
 
 
 class Sandbox:
@@ -231,9 +236,16 @@ def start_sandbox(
     webhook_timeout: float = 60.0,
     cache_records: int = 120_000,
     world: World | None = None,
+    now: int | None = None,
+    discrepancy_rate: float = DEFAULT_DISCREPANCY_RATE,
+    contact_flag_rate: float = DEFAULT_CONTACT_FLAG_RATE,
     admin_token: str | None = None,
 ) -> Sandbox:
     """Build the world, start every service and return the running `Sandbox` (call `.stop()`).
+
+    The world's history ends at `now` (epoch seconds; None = the current time rounded down to the minute,
+    so vendors' "last 30 days" windows see recent activity; pass it for reproducible dates).
+    `discrepancy_rate` and `contact_flag_rate` are `build_world`'s. All three are ignored with `world=`.
 
     The admin routes (`/_sandbox/...`) answer loopback clients only, unless `admin_token` is given:
     then they answer any client that sends `Authorization: Bearer <admin_token>`, and no other.
@@ -250,6 +262,9 @@ def start_sandbox(
             customers=customers,
             orders=orders,
             gmt_offset_hours=gmt_offset_hours,
+            end=current_minute() if now is None else int(now),
+            discrepancy_rate=discrepancy_rate,
+            contact_flag_rate=contact_flag_rate,
         )
     # The world is long-lived: move it out of the cyclic GC's sight so collections during a large pull
     # do not rescan hundreds of thousands of records.

@@ -2,16 +2,21 @@
 
 The world is pure data: compact records (slotted dataclasses) derived deterministically from a seed. It holds
 what the business *is* (products, customers, orders, payments, refunds), not how any vendor prints it: the
-WooCommerce stand-in renders these records as WooCommerce JSON, and the gateway stand-ins (later issues)
-will render the same orders' payments as Stripe charges, PayPal captures, Square payments and Authorize.Net
-transactions. Orders therefore carry what a gateway needs: amount in minor units, currency, gateway id,
-transaction id, paid time and refunds (with the gateway's refund id).
+WooCommerce stand-in renders these records as WooCommerce JSON, and the gateway stand-ins render the same
+orders' payments as Stripe charges, PayPal captures, Square payments and Authorize.Net transactions. Orders
+therefore carry what a gateway needs: amount in minor units, currency, gateway id, transaction id, paid time
+and refunds (with the gateway's refund id).
+
+Beside the store's records the world holds `contacts` (phone numbers and emails some of which the messaging
+providers refuse, `sandbox.contacts`) and `ledger`, the gateways' records generated from the orders with
+planted discrepancies (`sandbox.ledger`, `sandbox.history`); `answer_key()` lists what was planted.
 
 Descriptive text (descriptions, addresses, images) is not stored: it is re-derived from `(seed, id)` when a
 record is rendered, which keeps a 100,000-product world small and fast to build.
 
 Times are integer epoch seconds (UTC). WordPress stores seconds, so two writes in one second share a
-`date_modified`, exactly the boundary case incremental syncs must survive.
+`date_modified`, exactly the boundary case incremental syncs must survive. History covers the two years
+before `World.now` (the `end` of `build_world`; the sandbox passes the time it starts).
 """
 
 from __future__ import annotations
@@ -20,9 +25,19 @@ import random
 import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.contacts import DEFAULT_CONTACT_FLAG_RATE, ContactBook, ContactFlag, assign_contacts
+from sandbox.gateway_ids import METHOD_GATEWAY, gateway_refund_id, gateway_transaction_id
+from sandbox.history import DEFAULT_DISCREPANCY_RATE, build_history
+from sandbox.ledger import SETTLEMENT_CUTOFF, Ledger
 
 __all__ = [
+    "DEFAULT_CONTACT_FLAG_RATE",
+    "DEFAULT_DISCREPANCY_RATE",
+    "DEFAULT_END",
     "GATEWAYS",
+    "METHOD_GATEWAY",
     "Customer",
     "LineItem",
     "Order",
@@ -64,7 +79,6 @@ DEFAULT_END = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 _YEAR = 365 * 86400
 
 _ALNUM = string.ascii_letters + string.digits
-_UPPER_ALNUM = string.ascii_uppercase + string.digits
 
 
 @dataclass(slots=True)
@@ -116,6 +130,10 @@ class Customer:
     modified: int
     is_paying: bool = False
     doc: dict | None = None
+    phone: str = ""  # E.164 (or, when phone_flag is "invalid", the malformed number the store holds)
+    phone_flag: str = ""  # "" | invalid | unsubscribed | landline | unreachable (sandbox.contacts)
+    phone_error_code: int | None = None  # the Twilio code the flag produces (30003-30008 for unreachable)
+    email_flag: str = ""  # "" | invalid | bouncing | spamreport | unsubscribe
 
 
 @dataclass(slots=True)
@@ -167,6 +185,11 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     pre_trash_status: str = ""
     doc: dict | None = None
+    billing_phone: str = ""  # the customer's phone, or the guest's own
+    # A guest's contact flags (a registered customer's live on the Customer).
+    billing_phone_flag: str = ""
+    billing_phone_error_code: int | None = None
+    billing_email_flag: str = ""
 
     @property
     def cart_tax_cents(self) -> int:
@@ -190,6 +213,11 @@ class Order:
     def gateway(self) -> str:
         return self.payment_method
 
+    @property
+    def effective_status(self) -> str:
+        """The status that decides what the gateway holds: a trashed order keeps its pre-trash status."""
+        return self.pre_trash_status or self.status
+
 
 @dataclass(slots=True)
 class World:
@@ -205,6 +233,10 @@ class World:
     next_post_id: int  # WordPress shares one id sequence for products, variations, orders, refunds
     next_user_id: int
     next_item_id: int
+    now: int = DEFAULT_END  # where the seeded history ends (the sandbox's start, unless pinned)
+    contacts: ContactBook = field(default_factory=ContactBook)
+    ledger: Ledger = field(default_factory=lambda: Ledger(seed=0))
+    discrepancy_rate: float = 0.0
 
     def new_post_id(self) -> int:
         self.next_post_id += 1
@@ -221,6 +253,22 @@ class World:
     def paid_orders(self) -> list[Order]:
         """Orders a gateway has a record of (what the gateway stand-ins will serve)."""
         return [o for o in self.orders.values() if o.paid is not None and o.transaction_id]
+
+    def contact_flags(self, recipient: str, channel: str | None = None) -> ContactFlag | None:
+        """How the providers treat ANY phone number or email: its flag, or None when deliverable.
+
+        Flagged contacts give their flag; unknown well-formed E.164 numbers and emails are deliverable;
+        anything malformed is `invalid` (Twilio 21211, SendGrid 400). See `sandbox.contacts`.
+        """
+        return self.contacts.lookup(recipient, channel)
+
+    def answer_key(self) -> list[dict[str, Any]]:
+        """What was planted, JSON-ready: the ledger's discrepancies, then the flagged contacts.
+
+        Discrepancies: `{"category", "gateway", "order_id", "gateway_id", "detail"}`; contacts:
+        `{"category": "contact", "channel", "recipient", "flag", "error_code", "detail"}`.
+        """
+        return self.ledger.answer_key() + [f.to_key() for f in self.contacts.flagged()]
 
 
 # --- word lists: small, so names stay short but varied -------------------------------------------
@@ -263,34 +311,6 @@ def _rid(rng: random.Random, alphabet: str, n: int) -> str:
     return "".join(rng.choices(alphabet, k=n))
 
 
-def gateway_transaction_id(rng: random.Random, gateway: str) -> str:
-    """A transaction id shaped like the gateway's real ids (what WooCommerce stores on the order)."""
-    if gateway == "stripe":
-        # The Stripe plugin stores the charge id; orders paid through newer flows keep the intent id.
-        prefix = "ch_3" if rng.random() < 0.8 else "pi_3"
-        return prefix + _rid(rng, _ALNUM, 23)
-    if gateway == "ppcp-gateway":
-        return _rid(rng, _UPPER_ALNUM, 17)  # PayPal capture id
-    if gateway == "square_credit_card":
-        return _rid(rng, _ALNUM, 27) + rng.choice(("eY", "gY", "KY", "hY"))  # Square payment id
-    if gateway == "authorize_net_cim_credit_card":
-        return str(rng.randrange(40_000_000_000, 80_000_000_000))  # Authorize.Net transId
-    return ""
-
-
-def gateway_refund_id(rng: random.Random, gateway: str) -> str:
-    """The gateway's id for a refund of a payment."""
-    if gateway == "stripe":
-        return "re_3" + _rid(rng, _ALNUM, 23)
-    if gateway == "ppcp-gateway":
-        return _rid(rng, _UPPER_ALNUM, 17)
-    if gateway == "square_credit_card":
-        return _rid(rng, _ALNUM, 29) + "_" + _rid(rng, _ALNUM, 29)
-    if gateway == "authorize_net_cim_credit_card":
-        return str(rng.randrange(40_000_000_000, 80_000_000_000))
-    return ""
-
-
 def _money_cents(rng: random.Random) -> int:
     # Prices like 4.99, 24.50, 129.00: a store's mix of cheap and dear things.
     dollars = int(rng.lognormvariate(3.2, 0.8)) + 1
@@ -306,14 +326,22 @@ def build_world(
     currency: str = "USD",
     gmt_offset_hours: float = 0.0,
     end: int = DEFAULT_END,
+    discrepancy_rate: float = DEFAULT_DISCREPANCY_RATE,
+    contact_flag_rate: float = DEFAULT_CONTACT_FLAG_RATE,
 ) -> World:
     """Build the world for `seed`. Same arguments, same world, byte for byte.
 
-    History spans the two years before `end` (a fixed instant, so the world does not depend on the
-    clock); writes made later through a stand-in carry the real current time and so sort after it.
+    History spans the two years before `end` (epoch seconds; the default is a fixed instant so a world
+    built without one never depends on the clock; the sandbox passes the time it starts). Writes made
+    later through a stand-in carry the real current time and so sort after it. `discrepancy_rate` is the
+    share of paid orders given one planted gateway discrepancy (`sandbox.history`), `contact_flag_rate`
+    the share of contacts given a messaging flag (`sandbox.contacts`); both in [0, 1].
     """
     if min(products, customers, orders) < 0:
         raise ValueError("sizes must be >= 0")
+    for name, rate in (("discrepancy_rate", discrepancy_rate), ("contact_flag_rate", contact_flag_rate)):
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {rate}")
     rng = random.Random(seed)
     start = end - 2 * _YEAR
     post_id = 10  # a fresh WordPress install has a few posts and pages already
@@ -445,7 +473,7 @@ def build_world(
             txn = gateway_transaction_id(rng, gateway)  # a declined charge still has an id
         completed = None
         if effective in ("completed", "refunded"):
-            completed = (paid_time or created) + randrange(3600, 5 * 86400)
+            completed = min((paid_time or created) + randrange(3600, 5 * 86400), end)
         o = Order(
             id=oid,
             status=status,
@@ -473,6 +501,16 @@ def build_world(
             full = effective == "refunded"
             amount = o.total_cents if full else max(100, o.total_cents * randrange(10, 60) // 100)
             when = last_event + randrange(3600, 20 * 86400)
+            refund_id = gateway_refund_id(rng, gateway)
+            if gateway == "square_credit_card":
+                refund_id = txn + refund_id[29:]  # Square refund ids start with the payment id
+            elif gateway == "authorize_net_cim_credit_card":
+                # Authorize.Net refunds only settled transactions: not before the first cutoff after payment.
+                settled = (paid_time or created) - (paid_time or created) % 86400 + SETTLEMENT_CUTOFF
+                if settled < (paid_time or created):
+                    settled += 86400
+                when = max(when, settled + 60)
+            when = min(when, end)
             o.refunds.append(
                 Refund(
                     id=post_id,
@@ -480,7 +518,7 @@ def build_world(
                     amount_cents=amount,
                     reason=choices(REFUND_REASONS)[0],
                     created=when,
-                    gateway_refund_id=gateway_refund_id(rng, gateway),
+                    gateway_refund_id=refund_id,
                 )
             )
             last_event = when
@@ -491,7 +529,7 @@ def build_world(
             custs[cid].is_paying = True
         ords[oid] = o
 
-    return World(
+    world = World(
         seed=seed,
         currency=currency,
         gmt_offset_hours=gmt_offset_hours,
@@ -502,4 +540,10 @@ def build_world(
         next_post_id=post_id,
         next_user_id=customers + 1,
         next_item_id=item_id,
+        now=end,
+        discrepancy_rate=discrepancy_rate,
     )
+    # Separate random streams: contacts and the ledger never shift the store's records.
+    world.contacts = assign_contacts(custs, ords, seed=seed, rate=contact_flag_rate)
+    world.ledger = build_history(world, discrepancy_rate=discrepancy_rate)
+    return world

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -41,6 +42,22 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         block.save(block_name, overwrite=True)
         saved.append(f"woocommerce: WooCommerceStore/{block_name}")
     return saved
+
+
+def parse_now(value: str) -> int:
+    """`--now`: epoch seconds, or ISO 8601 with a zone (`2026-11-30T12:00:00Z`, `...+01:00`)."""
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither epoch seconds nor an ISO 8601 time (e.g. 2026-11-30T12:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone; add Z or an offset (e.g. 2026-11-30T12:00:00Z)")
+    return int(when.timestamp())
 
 
 @app.command()
@@ -89,6 +106,20 @@ def up(
     cache_records: Annotated[
         int, typer.Option(help="Rendered records kept per resource (~3.6 KB each).")
     ] = 120_000,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the world's history ends: ISO 8601 with a zone or epoch seconds "
+            "(default: now, rounded down to the minute). Pin it for reproducible runs."
+        ),
+    ] = None,
+    discrepancy_rate: Annotated[
+        float, typer.Option(help="Share of paid orders with a planted gateway discrepancy (0..1).")
+    ] = 0.03,
+    contact_flag_rate: Annotated[
+        float,
+        typer.Option(help="Share of customers' phones and emails the providers refuse or bounce (0..1)."),
+    ] = 0.05,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON line of URLs and credentials, then serve.")
     ] = False,
@@ -110,6 +141,15 @@ def up(
             fail(f"{flag} must be 0 or more, got {value}")
     if cache_records < 0:
         fail(f"--cache-records must be 0 or more, got {cache_records}")
+    for flag, rate in (("--discrepancy-rate", discrepancy_rate), ("--contact-flag-rate", contact_flag_rate)):
+        if not 0.0 <= rate <= 1.0:
+            fail(f"{flag} must be between 0 and 1, got {rate}")
+    end: int | None = None
+    if now is not None:
+        try:
+            end = parse_now(now)
+        except ValueError as exc:
+            fail(f"--now: {exc}")
     if not 0 <= port <= 65535 - len(names):
         fail(f"--port must be between 0 and {65535 - len(names)}, got {port}")
     if admin_token is not None:
@@ -151,6 +191,9 @@ def up(
             webhook_timeout=webhook_timeout,
             cache_records=cache_records,
             admin_token=admin_token,
+            now=end,
+            discrepancy_rate=discrepancy_rate,
+            contact_flag_rate=contact_flag_rate,
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port or 'a free port'} ({exc.strerror or exc}); try --port 0")
@@ -173,7 +216,8 @@ def up(
             sys.stdout.write(json.dumps(info) + "\n")
             sys.stdout.flush()
         else:
-            typer.echo(f"sandbox up in {sb.startup_seconds:.2f}s (seed {seed})")
+            pinned = datetime.fromtimestamp(sb.world.now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            typer.echo(f"sandbox up in {sb.startup_seconds:.2f}s (seed {seed}, history ends {pinned})")
             for name, entry in info.items():
                 typer.echo(f"\n{name}")
                 for k, v in entry.items():

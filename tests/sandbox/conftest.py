@@ -12,8 +12,10 @@ from woocommerce import API
 
 from sandbox.server import Sandbox, run_sandbox
 from sandbox.testing import woocommerce_client
+from sandbox.world import DEFAULT_END
 
-SIZES = {"products": 60, "customers": 30, "orders": 120, "seed": 11}
+# `now` pinned: these tests read fixed dates (history ends 2026-01-01, writes use the real clock after it).
+SIZES = {"products": 60, "customers": 30, "orders": 120, "seed": 11, "now": DEFAULT_END}
 
 
 @pytest.fixture(scope="session")
