@@ -117,7 +117,10 @@ def served(prefect_server: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "deployments.cli", "serve", "--limit", "2"],
         cwd=ROOT,
-        env=_env(prefect_server, NXT_DATABASE_URL=hub_url, PREFECT_RUNNER_POLL_FREQUENCY="1"),
+        # Its own store name, so its deployments are not the ones `prefect deploy --all` made on this server.
+        env=_env(
+            prefect_server, NXT_DATABASE_URL=hub_url, NXT_STORES="served", PREFECT_RUNNER_POLL_FREQUENCY="1"
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -149,18 +152,19 @@ def test_nxt_serve_runs_deployments_one_at_a_time(served, sandbox, block) -> Non
 
     async def run_two() -> list[Any]:
         async with PrefectClient(api_url) as client:
-            await block.model_copy(update={"batch_size": 5}).asave("default", overwrite=True, client=client)
+            await block.model_copy(update={"batch_size": 5}).asave("served", overwrite=True, client=client)
+            served = {f"{name}-served" for name in NAMES}
             found = {}
             for _ in range(100):  # serve registers its deployments right after it starts
                 found = await _read_deployments(api_url)
-                if NAMES <= set(found):
+                if served <= set(found):
                     break
                 await asyncio.sleep(0.1)
-            assert [s.schedule.interval for s in found["woocommerce-sync/incremental"].schedules] == [
-                timedelta(minutes=5)
-            ]
+            incremental = found["woocommerce-sync/incremental-served"]
+            assert [s.schedule.interval for s in incremental.schedules] == [timedelta(minutes=5)]
+            assert incremental.parameters["store"] == "served"
             runs = [
-                await arun_deployment("woocommerce-sync/incremental", timeout=0, client=client)
+                await arun_deployment("woocommerce-sync/incremental-served", timeout=0, client=client)
                 for _ in range(2)
             ]
             deadline = time.monotonic() + 120
@@ -172,12 +176,11 @@ def test_nxt_serve_runs_deployments_one_at_a_time(served, sandbox, block) -> Non
                 await asyncio.sleep(0.5)
 
     first, second = asyncio.run(run_two())
-
     names = sorted(s.state.name for s in (first, second))
     assert names == ["Cancelled", "Completed"], "a second incremental run is cancelled while one runs"
     done = first if first.state.name == "Completed" else second
-    assert done.name == "woocommerce-sync/default/full"
-    assert {"store:default", "sync:full", "woocommerce", "sync"} <= set(done.tags)
+    assert done.name == "woocommerce-sync/served/full"
+    assert {"store:served", "sync:full", "woocommerce", "sync"} <= set(done.tags)
 
 
 def test_definitions_are_what_prefect_yaml_deploys() -> None:
