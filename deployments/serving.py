@@ -94,4 +94,4 @@ def prefect_yaml(specs: Sequence[Deployment]) -> str:
         "prefect-version": version("prefect"),
         "deployments": deployments,
     }
-    return YAML_HEADER + yaml.safe_dump(document, sort_keys=False, width=110)
+    return YAML_HEADER + str(yaml.safe_dump(document, sort_keys=False, width=110))

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext, get_run_context
 from prefect.events import emit_event
 from prefect.exceptions import MissingContextError
@@ -38,7 +39,8 @@ async def label_run(tags: Iterable[str]) -> None:
     wanted = list(dict.fromkeys([*(ctx.flow_run.tags or []), *tags]))
     if wanted == list(ctx.flow_run.tags or []):
         return
-    await ctx.client.update_flow_run(ctx.flow_run.id, tags=wanted)
+    async with get_client() as client:
+        await client.update_flow_run(ctx.flow_run.id, tags=wanted)
     ctx.flow_run.tags = wanted
 
 

@@ -21,8 +21,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact, aupdate_progress_artifact
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
@@ -75,14 +76,18 @@ class SyncError(RunFailed):
     """A sync run that could not complete; the message is the one line recorded in the sync-run row."""
 
 
-async def _close_interrupted_run(flow: Any, run: Any, state: Any) -> None:
+_RUN_FAILURES: tuple[type[Exception], ...] = (*EXPECTED_FAILURES, SyncError)
+
+
+async def _close_interrupted_run(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
     """State hook (crashed, cancelled): close this flow run's `sync_runs` rows instead of leaving them
     `running` until the next run notices."""
-    hub = (run.parameters or {}).get("hub")
-    engine = await open_hub(hub)
-    reason = f"flow run {run.id} {state.name.lower()}: {state.message or 'no message'}"
+    engine = await open_hub((flow_run.parameters or {}).get("hub"))
+    reason = (
+        f"flow run {flow_run.id} {(state.name or state.type.value).lower()}: {state.message or 'no message'}"
+    )
     with engine.begin() as conn:
-        close_flow_run_runs(conn, str(run.id), reason)
+        close_flow_run_runs(conn, str(flow_run.id), reason)
 
 
 def _flow(name: str, run_name: str) -> Callable[[Callable[..., Any]], Any]:
@@ -245,7 +250,7 @@ async def _session(
             await progress.start()
             yield session
             await progress.finish()
-    except* (*EXPECTED_FAILURES, SyncError) as group:
+    except* _RUN_FAILURES as group:
         status_, error = "failed", _one_line(_first(group))
     except* BaseException as group:  # a bug or a kill: record it, then let it propagate as it is
         status_, error = "failed", _one_line(_first(group))
