@@ -9,14 +9,16 @@ an older revision is left alone with a message to run `nxt db upgrade` (upgradin
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 import platformdirs
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 
 from hub.errors import HubConfigError
 
@@ -126,3 +128,43 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """A SAVEPOINT inside the caller's transaction: an error rolls back to it, and the caller's
+    transaction stays usable (on PostgreSQL a failed statement otherwise aborts the whole transaction).
+
+    SQLite's Python driver opens its transaction lazily, before the first data-changing statement; a
+    SAVEPOINT sent first would open one of its own, and releasing it would COMMIT the caller's work
+    early. So on SQLite the transaction is opened first, IMMEDIATE (taking the write lock, waiting for
+    it under busy_timeout): a deferred one that has read first fails at once with "database is locked"
+    when another connection committed in between.
+    """
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with conn.begin_nested():
+        yield
+
+
+# SQLSTATE classes that mean "this row", not "this database": data exceptions (value too long, out of
+# range, bad encoding, NUL) and integrity violations (CHECK, NOT NULL, UNIQUE, FOREIGN KEY); 54000 is
+# "program limit exceeded", e.g. an index entry too large for a b-tree page.
+_ROW_FAULTS = ("22", "23")
+
+
+def refusal_reason(exc: DBAPIError) -> str | None:
+    """Why the database refused a row, as its first line (values and DETAIL lines left out), or None
+    when the error is not the row's fault (connection lost, deadlock, schema problem): retry those."""
+    if exc.connection_invalidated:
+        return None
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg; sqlite3 errors have none
+    if isinstance(sqlstate, str):
+        if not (sqlstate[:2] in _ROW_FAULTS or sqlstate == "54000"):
+            return None
+    elif not isinstance(exc, DataError | IntegrityError):
+        return None
+    lines = str(exc.orig).strip().splitlines()
+    return (lines[0] if lines else type(exc.orig).__name__)[:500]
