@@ -9,6 +9,7 @@ an older revision is left alone with a message to run `nxt db upgrade` (upgradin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,17 +109,29 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+# Query parameters whose value may be a secret or point at one: password, sslpassword, passfile, sslkey,
+# api_key, token, client_secret, ... Masking a harmless one costs nothing; printing a secret does.
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|auth|cred|sig", re.IGNORECASE)
+_SECRET_IN_TEXT = re.compile(r"(?i)([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|cred|sig)[^=&#]*=)[^&#]*")
+
+
 def safe_url(url: sa.URL | str) -> str:
-    """The URL with its password hidden, for messages and logs."""
+    """The URL with its password and every secret-looking query parameter hidden, for messages and logs."""
     parsed = url if isinstance(url, sa.URL) else make_url(url)
-    return parsed.render_as_string(hide_password=True)
+    if parsed.query:
+        parsed = parsed.set(
+            query={k: ("***" if _SECRET_PARAM.search(k) else v) for k, v in parsed.query.items()}
+        )
+    # The renderer percent-encodes the mask; show it as written.
+    return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def _redact(raw: str) -> str:
     try:
         return safe_url(raw)
     except ArgumentError:
-        return raw if "@" not in raw else "***@" + raw.rsplit("@", 1)[1]
+        masked = _SECRET_IN_TEXT.sub(r"\1***", raw)
+        return masked if "@" not in masked else "***@" + masked.rsplit("@", 1)[1]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.db import create_hub_engine, default_database_path, resolve_database_url
+from hub.db import create_hub_engine, default_database_path, resolve_database_url, safe_url
 from hub.errors import HubConfigError
 from hub.models import DashboardMetric, Product
 
@@ -99,3 +99,36 @@ def test_naive_times_and_float_money_are_refused(hub_url: str) -> None:
                     regular_price=0.1,
                 )
             )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:hunter2@db:5432/hub",
+        "postgresql://u@db/hub?password=hunter2",
+        "postgresql://u@db/hub?sslmode=require&sslpassword=hunter2",
+        "postgresql://u@db/hub?sslkey=/keys/hunter2.key&sslcert=/keys/c.crt",
+        "postgresql://u@db/hub?PASSWORD=hunter2&application_name=nxt",
+        "postgresql://u@db/hub?api_token=hunter2",
+        "postgresql://u@db/hub?client_secret=hunter2",
+        "postgresql://u@db/hub?passfile=/home/u/hunter2",
+        "postgresql://u@db/hub?password=a&password=hunter2",
+    ],
+)
+def test_safe_url_masks_every_secret(url: str) -> None:
+    shown = safe_url(url)
+    assert "hunter2" not in shown
+    assert "db" in shown and "hub" in shown
+
+
+def test_safe_url_keeps_harmless_parameters() -> None:
+    shown = safe_url("postgresql://u:pw@db/hub?sslmode=require&application_name=nxt&sslpassword=x")
+    assert "sslmode=require" in shown and "application_name=nxt" in shown
+    assert "sslpassword=***" in shown and ":***@" in shown
+
+
+def test_unparseable_url_in_an_error_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NXT_DATABASE_URL", "mysql://root:hunter2@db/x?sslpassword=hunter3")
+    with pytest.raises(HubConfigError) as err:
+        resolve_database_url()
+    assert "hunter2" not in str(err.value) and "hunter3" not in str(err.value)
