@@ -123,7 +123,7 @@ async def open_hub(name: str | None) -> Engine:
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
     block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(block.client)
+    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
 
 
 async def run_sync(

@@ -54,18 +54,33 @@ def resolve_database_url(url: str | None = None) -> sa.URL:
 
 
 def create_hub_engine(
-    url: str | sa.URL | None = None, *, pool_size: int | None = None, migrate: bool = True
+    url: str | sa.URL | None = None,
+    *,
+    pool_size: int | None = None,
+    pool_min: int = 0,
+    pool_timeout_s: float = 30.0,
+    migrate: bool = True,
 ) -> Engine:
     """Create an engine for the hub, check that it answers, and migrate it if it is empty.
 
     Args:
         url: the database URL; defaults to `NXT_DATABASE_URL`, then the embedded SQLite file.
-        pool_size: PostgreSQL connection pool size (SQLite ignores it).
+        pool_size: PostgreSQL: the most connections the pool opens (a hard cap; a caller waits up to
+            `pool_timeout_s` for a free one). None keeps SQLAlchemy's default (5, plus 10 overflow).
+            SQLite ignores the pool settings.
+        pool_min: PostgreSQL: connections opened at start and kept open (at most `pool_size`).
+        pool_timeout_s: how long a checkout waits for a free connection when all are in use.
         migrate: create the schema when the database is empty (the default).
 
     Raises:
         HubConfigError: with one line naming the problem and the fix.
     """
+    if pool_size is not None and pool_size < 1:
+        raise HubConfigError(f"pool_size must be at least 1, not {pool_size}")
+    if pool_min < 0 or (pool_size is not None and pool_min > pool_size):
+        raise HubConfigError(
+            f"pool_min={pool_min} must be between 0 and the pool size {pool_size}; lower the minimum"
+        )
     parsed = url if isinstance(url, sa.URL) else resolve_database_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -79,11 +94,15 @@ def create_hub_engine(
                     f"set {DATABASE_URL_ENV} to a writable path"
                 ) from None
         kwargs["connect_args"] = {"timeout": 30}
+        pool_min = 0
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 10}
+        kwargs["pool_timeout"] = pool_timeout_s
         if pool_size:
+            # QueuePool keeps `pool_size` connections once opened; no overflow makes the size a cap.
             kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 0
     # orjson: the JSON columns carry whole remote objects, and it is several times faster than json.
     engine = sa.create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads, **kwargs)
     if parsed.get_backend_name() == "sqlite":
@@ -91,6 +110,7 @@ def create_hub_engine(
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+        _prewarm(engine, pool_min)
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -103,6 +123,15 @@ def create_hub_engine(
 
         ensure_schema(engine)
     return engine
+
+
+def _prewarm(engine: Engine, count: int) -> None:
+    """Open `count` connections now (all at once, so they are distinct) and return them to the pool."""
+    if count <= 1:
+        return  # the check above left one open connection in the pool
+    opened = [engine.connect() for _ in range(count)]
+    for conn in opened:
+        conn.close()
 
 
 def _json_dumps(value: Any) -> str:
