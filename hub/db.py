@@ -173,6 +173,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 @contextmanager
+def transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection for a hub function: an engine gets its own transaction, committed on exit; a
+    connection is used as it is, inside the caller's transaction (the caller commits)."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    else:
+        yield bind
+
+
+@contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
     """A SAVEPOINT inside the caller's transaction: an error rolls back to it, and the caller's
     transaction stays usable (on PostgreSQL a failed statement otherwise aborts the whole transaction).

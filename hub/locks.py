@@ -14,8 +14,6 @@ on this host). Every function takes an engine (its own transaction, committed at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from hub.db import transaction
 from hub.models import SyncLock, utcnow
 from hub.types import UTCDateTime
 
@@ -60,7 +59,7 @@ def acquire(bind: Engine | Connection, name: str, owner: str, ttl_s: float) -> b
     the lease afterwards.
     """
     _check(name, owner, ttl_s)
-    with _connection(bind) as conn:
+    with transaction(bind) as conn:
         now, expires = _now_and_expiry(conn, ttl_s)
         insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
         stmt = insert(_t).values(name=name, owner=owner, acquired_at=now, expires_at=expires)
@@ -82,7 +81,7 @@ def acquire(bind: Engine | Connection, name: str, owner: str, ttl_s: float) -> b
 def renew(bind: Engine | Connection, name: str, owner: str, ttl_s: float) -> bool:
     """Extend `owner`'s lease to `ttl_s` seconds from now. False when `owner` no longer holds it."""
     _check(name, owner, ttl_s)
-    with _connection(bind) as conn:
+    with transaction(bind) as conn:
         _, expires = _now_and_expiry(conn, ttl_s)
         done = conn.execute(
             sa.update(_t).where(_t.c.name == name, _t.c.owner == owner).values(expires_at=expires)
@@ -92,13 +91,13 @@ def renew(bind: Engine | Connection, name: str, owner: str, ttl_s: float) -> boo
 
 def release(bind: Engine | Connection, name: str, owner: str) -> bool:
     """Give the lease up. Only its owner can; False for anyone else or when it is not held."""
-    with _connection(bind) as conn:
+    with transaction(bind) as conn:
         return bool(conn.execute(sa.delete(_t).where(_t.c.name == name, _t.c.owner == owner)).rowcount)
 
 
 def holder(bind: Engine | Connection, name: str) -> LockHolder | None:
     """Who holds the lease now, or None (never taken, released, or expired)."""
-    with _connection(bind) as conn:
+    with transaction(bind) as conn:
         now, _ = _now_and_expiry(conn, 0)
         row = conn.execute(
             sa.select(_t.c.owner, _t.c.acquired_at, _t.c.expires_at).where(
@@ -126,12 +125,3 @@ def _now_and_expiry(conn: Connection, ttl_s: float) -> tuple[Any, Any]:
         sa.literal(current, UTCDateTime()),
         sa.literal(current + timedelta(seconds=ttl_s), UTCDateTime()),
     )
-
-
-@contextmanager
-def _connection(bind: Engine | Connection) -> Iterator[Connection]:
-    if isinstance(bind, Engine):
-        with bind.begin() as conn:
-            yield conn
-    else:
-        yield bind

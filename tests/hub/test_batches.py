@@ -117,12 +117,13 @@ def test_what_real_stores_send_is_stored(engine: sa.Engine) -> None:
 
 
 def test_malformed_children_are_quarantined_and_the_rest_stored(engine: sa.Engine) -> None:
-    orders = [_order(1), _order(2, refunds=["not an object"]), _order(3)]
+    orders = [_order(1), _order(2, refunds=["not an object"], customer_note="a\x00b"), _order(3)]
     counts = commit_batch(engine, _target("orders"), orders, {}, last_page=1, total_pages=1)
     assert counts["quarantined"] == 1
     assert _ids(engine, ORDERS) == [1, 3]
     (bad,) = _quarantined(engine)
     assert bad.remote_id == "2" and "refunds[0] is not a JSON object" in bad.reason
+    assert bad.payload["customer_note"] == "ab", "a quarantined payload is stored without NULs too"
 
 
 def test_a_record_the_database_refuses_is_quarantined_and_the_batch_commits(engine: sa.Engine) -> None:
