@@ -25,10 +25,11 @@ from clients.errors import ClientError
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
 from hub.errors import HubConfigError
+from hub.push import PUSH_RESOURCES, dirty_batches
 from hub.sync_runs import finish_run, history, mark_crashed, running_runs, start_run, status
 from tasks.context import SyncContext, forget, open_context
 from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
-from tasks.push import PUSH_RESOURCES, dirty_batches, push_batch
+from tasks.push import push_batch
 from tasks.rate_budget import SharedRateBudget
 
 SyncType = Literal["full", "products", "customers", "orders"]
@@ -224,7 +225,7 @@ async def push_resource(
     ctx: SyncContext, resource: str, batch_size: int, *, use_prefect: bool = True
 ) -> None:
     """Push the hub's edits of one resource, one batch task per endpoint batch."""
-    batches = await asyncio.to_thread(dirty_batches, ctx, resource, batch_size)
+    batches = await asyncio.to_thread(dirty_batches, ctx.engine, ctx.store, resource, batch_size)
     push = _caller(push_batch, use_prefect)
     for ids in batches:
         await push(ctx.key, resource, ids)

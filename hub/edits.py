@@ -91,7 +91,8 @@ def stage_create(conn: Connection, resource: str, store: str, fields: Mapping[st
             typed = product_row({**preview, "type": "variation"}, parent_id=parent, require_id=False)
         elif resource == "orders":
             preview.setdefault("total", "0")
-            preview.setdefault("currency", _store_currency(conn, store))
+            if not preview.get("currency"):
+                preview["currency"] = _store_currency(conn, store)
             typed = mirror_row(resource, preview, require_id=False)
         else:
             if resource == "customers" and not payload.get("email"):
