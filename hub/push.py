@@ -45,6 +45,7 @@ HUB_ID_META_KEY = "nxt_hub_id"
 # How far before a create stamp to look for the record it may have created: covers the clock difference
 # between this host and the store (WooCommerce dates its records with its own clock).
 ADOPT_MARGIN = timedelta(hours=1)
+ADOPT_MAX_PAGES = 20  # pages of 100 read per lookup before giving up and creating again
 BATCH_MAX = 100  # WooCommerce's batch endpoints take at most 100 items per request
 _MIRROR_ONLY = ("remote_id", "data", "content_hash", "date_modified_gmt")
 

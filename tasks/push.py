@@ -15,6 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from hub.push import (
+    ADOPT_MAX_PAGES,
     adoption_lookups,
     apply_push_result,
     current_params,
@@ -27,8 +28,6 @@ from hub.push import (
 from tasks.context import lookup
 from tasks.log import run_logger
 from tasks.pull import acquire_rate, retry_transient
-
-ADOPT_MAX_PAGES = 20  # pages read per lookup for records an interrupted create may have made
 
 
 @task(
