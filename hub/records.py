@@ -126,7 +126,7 @@ def remote_id_of(obj: Any, where: str = "") -> int:
     return value
 
 
-def text(value: Any, field_name: str, limit: int | None = None) -> str | None:
+def as_text(value: Any, field_name: str, limit: int | None = None) -> str | None:
     """A text column's value: strings as they are, numbers as text, `""`/None as None.
 
     Raises:
@@ -215,7 +215,7 @@ def product_row(obj: Any, *, parent_id: int | None = None, require_id: bool = Tr
     `require_id=False` maps a record the hub created and the store has not seen yet (no `id`).
     """
     row, obj = _start(obj, require_id=require_id)
-    kind = text(obj.get("type"), "type")
+    kind = as_text(obj.get("type"), "type")
     # Only variations hang under a parent here; a simple product's own `parent_id` (e.g. a grouped
     # product's child) is kept in `data` but does not make it a variation.
     is_variation = parent_id is not None or kind == "variation"
@@ -227,13 +227,13 @@ def product_row(obj: Any, *, parent_id: int | None = None, require_id: bool = Tr
     row.update(
         parent_remote_id=_int_or_none(parent, "parent_id"),
         type=kind or ("variation" if is_variation else "simple"),
-        sku=text(obj.get("sku"), "sku"),
-        name=text(obj.get("name"), "name"),
-        status=text(obj.get("status"), "status"),
+        sku=as_text(obj.get("sku"), "sku"),
+        name=as_text(obj.get("name"), "name"),
+        status=as_text(obj.get("status"), "status"),
         regular_price=parse_money(obj.get("regular_price"), "regular_price"),
         sale_price=parse_money(obj.get("sale_price"), "sale_price"),
         stock_quantity=_int_or_none(obj.get("stock_quantity"), "stock_quantity", bits=32),
-        stock_status=text(obj.get("stock_status"), "stock_status"),
+        stock_status=as_text(obj.get("stock_status"), "stock_status"),
     )
     return row
 
@@ -242,10 +242,10 @@ def customer_row(obj: Any, *, require_id: bool = True) -> dict[str, Any]:
     row, obj = _start(obj, require_id=require_id)
     billing = obj.get("billing")
     row.update(
-        email=text(obj.get("email"), "email"),
-        first_name=text(obj.get("first_name"), "first_name"),
-        last_name=text(obj.get("last_name"), "last_name"),
-        phone=text(billing.get("phone"), "billing.phone") if isinstance(billing, dict) else None,
+        email=as_text(obj.get("email"), "email"),
+        first_name=as_text(obj.get("first_name"), "first_name"),
+        last_name=as_text(obj.get("last_name"), "last_name"),
+        phone=as_text(billing.get("phone"), "billing.phone") if isinstance(billing, dict) else None,
     )
     return row
 
@@ -267,15 +267,15 @@ def order_rows(obj: Any, *, require_id: bool = True) -> OrderRows:
     ):
         raise MalformedRecord(f"currency is not a currency code: {_short(currency)}")
     row.update(
-        number=text(obj.get("number"), "number") or (str(order_id) if order_id else None),
-        status=text(obj.get("status"), "status") or "",
+        number=as_text(obj.get("number"), "number") or (str(order_id) if order_id else None),
+        status=as_text(obj.get("status"), "status") or "",
         currency=currency.upper(),
         total=total,
         customer_remote_id=_int_or_none(obj.get("customer_id"), "customer_id") or None,
-        billing_email=text(billing.get("email"), "billing.email"),
-        billing_phone=text(billing.get("phone"), "billing.phone"),
-        payment_method=text(obj.get("payment_method"), "payment_method"),
-        transaction_id=text(obj.get("transaction_id"), "transaction_id"),
+        billing_email=as_text(billing.get("email"), "billing.email"),
+        billing_phone=as_text(billing.get("phone"), "billing.phone"),
+        payment_method=as_text(obj.get("payment_method"), "payment_method"),
+        transaction_id=as_text(obj.get("transaction_id"), "transaction_id"),
         date_created_gmt=parse_gmt(obj.get("date_created_gmt"), "date_created_gmt"),
         date_paid_gmt=parse_gmt(obj.get("date_paid_gmt"), "date_paid_gmt"),
     )
@@ -289,8 +289,8 @@ def order_rows(obj: Any, *, require_id: bool = True) -> OrderRows:
                 "product_remote_id": _int_or_none(item.get("product_id"), f"{where}.product_id"),
                 "variation_remote_id": _int_or_none(item.get("variation_id"), f"{where}.variation_id")
                 or None,
-                "sku": text(item.get("sku"), f"{where}.sku", FREE_TEXT_MAX),
-                "name": text(item.get("name"), f"{where}.name"),
+                "sku": as_text(item.get("sku"), f"{where}.sku", FREE_TEXT_MAX),
+                "name": as_text(item.get("name"), f"{where}.name"),
                 "quantity": _int_or_none(item.get("quantity"), f"{where}.quantity", bits=32) or 0,
                 "price": parse_money(item.get("price"), f"{where}.price"),
                 "subtotal": parse_money(item.get("subtotal"), f"{where}.subtotal"),
@@ -308,7 +308,7 @@ def order_rows(obj: Any, *, require_id: bool = True) -> OrderRows:
                 "remote_id": refund_id,
                 # Orders list refunds with a negative total; the hub stores the positive amount.
                 "amount": abs(amount) if amount is not None else Decimal(0),
-                "reason": text(refund.get("reason"), f"{where}.reason"),
+                "reason": as_text(refund.get("reason"), f"{where}.reason"),
                 "data": refund,
             }
         )
