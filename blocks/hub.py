@@ -1,8 +1,12 @@
-"""The Hub Database block: where the hub lives and how big its connection pool is."""
+"""The Hub Database block: where the hub lives and how big its connection pool is.
+
+Blocks build clients and import only `clients/`; the hub's engine is built by `hub.db`, so this block
+describes the database and hands `hub.db.create_hub_engine` its arguments (`engine_options()`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -11,24 +15,22 @@ from sqlalchemy.exc import ArgumentError
 
 from blocks._meta import LOGOS, FieldValueError, docs_url
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
 _URL_HELP = "use e.g. postgresql+psycopg://user:password@host:5432/nxt or sqlite:////path/to/hub.db"
 
 
 class HubDatabase(Block):
     """The hub: our own SQL database (PostgreSQL in production, SQLite for development).
 
-    `client()` returns a SQLAlchemy engine from `hub.db.create_hub_engine`, which checks that the
+    `engine_options()` returns the arguments of `hub.db.create_hub_engine`, which checks that the
     database answers and creates the schema when it is empty.
 
     Example:
         ```python
         from blocks import HubDatabase
+        from hub.db import create_hub_engine
 
         hub = HubDatabase.load("BLOCK_NAME")
-        engine = hub.client()
+        engine = create_hub_engine(**hub.engine_options())
         ```
     """
 
@@ -48,15 +50,15 @@ class HubDatabase(Block):
     pool_max_connections: int = Field(
         default=10,
         ge=1,
-        description="Connections the pool keeps open to PostgreSQL (SQLite ignores it).",
+        description=(
+            "Most connections the pool opens to PostgreSQL; a task waits for a free one beyond that "
+            "(SQLite ignores it)."
+        ),
     )
     pool_min_connections: int = Field(
         default=1,
         ge=0,
-        description=(
-            "Lowest pool size the old service kept; recorded for reference, since the pool "
-            "opens connections on demand."
-        ),
+        description="Connections opened to PostgreSQL at start and kept open (SQLite ignores it).",
     )
 
     @field_validator("url", mode="before")
@@ -84,8 +86,13 @@ class HubDatabase(Block):
             )
         return self
 
-    def client(self) -> Engine:
-        """Create the hub engine (checked, and migrated when empty)."""
-        from hub.db import create_hub_engine
+    def engine_options(self) -> dict[str, Any]:
+        """The keyword arguments of `hub.db.create_hub_engine`, with the URL unwrapped.
 
-        return create_hub_engine(self.url.get_secret_value(), pool_size=self.pool_max_connections)
+        The result holds the secret URL: pass it straight on, never log it.
+        """
+        return {
+            "url": self.url.get_secret_value(),
+            "pool_size": self.pool_max_connections,
+            "pool_min": self.pool_min_connections,
+        }

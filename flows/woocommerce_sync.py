@@ -31,6 +31,7 @@ from blocks import HubDatabase, WooCommerceStore, aload_block
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
+from hub.push import PUSH_RESOURCES, dirty_batches
 from hub.sync_runs import (
     close_flow_run_runs,
     finish_run,
@@ -43,7 +44,7 @@ from hub.sync_runs import (
 from tasks.context import SyncContext, forget, open_context
 from tasks.policy import EXPECTED_FAILURES
 from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
-from tasks.push import PUSH_RESOURCES, dirty_batches, push_batch
+from tasks.push import push_batch
 from tasks.rate_budget import SharedRateBudget
 from tasks.records import pull_records
 
@@ -199,7 +200,7 @@ async def open_hub(name: str | None) -> Engine:
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
     block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(block.client)
+    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
 
 
 class _Session:
@@ -345,7 +346,7 @@ async def push_resource(
     ctx: SyncContext, resource: str, batch_size: int, *, use_prefect: bool = True
 ) -> None:
     """Push the hub's edits of one resource, one batch task per endpoint batch."""
-    batches = await asyncio.to_thread(dirty_batches, ctx, resource, batch_size)
+    batches = await asyncio.to_thread(dirty_batches, ctx.engine, ctx.store, resource, batch_size)
     push = _caller(push_batch, use_prefect)
     ctx.expect_pages(f"push {resource}", len(batches))
     for ids in batches:

@@ -1,7 +1,8 @@
 """Writing one fetched batch of WooCommerce records into the hub, in one transaction.
 
-`write_records` maps, upserts, replaces order children, settles conflicts and quarantines malformed
-records; `commit_batch` does that and advances the listing's cursor in the same transaction. Both are plain
+`write_records` maps, upserts, replaces order children, settles conflicts and quarantines records that
+cannot be stored (malformed, or refused by the database: then the batch is written again one savepoint per
+record); `commit_batch` does that and advances the listing's cursor in the same transaction. Both are plain
 functions of a connection or engine; the pull tasks call them from a worker thread. No Prefect here.
 """
 
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from hub import cursors
+from hub.db import refusal_reason, savepoint
 from hub.edits import settle
 from hub.models import MIRROR_TABLES
 from hub.records import MalformedRecord, customer_row, order_rows, parse_gmt, product_row
@@ -71,49 +74,110 @@ def write_records(
     objects: Sequence[Any],
     variations: dict[int, list[Any]] | None = None,
 ) -> Counter[str]:
-    """Upsert remote objects of one resource (and product variations) in the caller's transaction."""
-    resource, store = target.resource, target.store
+    """Upsert remote objects of one resource (and product variations) in the caller's transaction.
+
+    Records `hub.records` refuses are quarantined with the reason. The batch is then written set-based
+    inside a savepoint; if the database refuses that (a value it will not take), the batch is written
+    again one savepoint per record, and each record the database refuses is quarantined with the
+    database's reason. Either way the caller's transaction, and so the cursor, goes on.
+    """
+    batch = _parse(target.resource, objects, variations or {})
     counts: Counter[str] = Counter()
-    rows: list[dict[str, Any]] = []
-    by_id: dict[int, Any] = {}
-    items: list[dict[str, Any]] = []
-    refunds: list[dict[str, Any]] = []
-    bad: list[tuple[Any, str, Any]] = []
+    try:
+        with savepoint(conn):
+            counts.update(_write(conn, target, batch))
+    except DBAPIError as exc:
+        if refusal_reason(exc) is None:
+            raise
+        for one in batch.split():
+            try:
+                with savepoint(conn):
+                    counts.update(_write(conn, target, one))
+            except DBAPIError as exc:
+                reason = refusal_reason(exc)
+                if reason is None:
+                    raise
+                rid = one.rows[0]["remote_id"]
+                batch.bad.append((rid, f"the database refused it: {reason}", one.objects[rid]))
+    if variations:
+        counts["tombstoned"] += _tombstone_vanished_variations(conn, target.store, variations)
+    if batch.bad:
+        quarantine(conn, store=target.store, resource=target.resource, run_id=target.run_id, items=batch.bad)
+    counts.update(quarantined=len(batch.bad))
+    return counts
+
+
+@dataclass
+class _Batch:
+    """Mapped rows of one batch, keyed by remote id (a later duplicate wins), plus what was refused."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    objects: dict[int, Any] = field(default_factory=dict)  # the cleaned remote object, for conflicts
+    line_items: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    bad: list[tuple[Any, str, Any]] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any]) -> None:
+        rid = row["remote_id"]
+        if rid in self.objects:
+            self.rows = [r for r in self.rows if r["remote_id"] != rid]
+        self.rows.append(row)
+        self.objects[rid] = row["data"]
+
+    def split(self) -> list[_Batch]:
+        """One batch per record, for the one-savepoint-per-record fallback."""
+        return [
+            _Batch(
+                rows=[row],
+                objects={row["remote_id"]: row["data"]},
+                line_items={row["remote_id"]: self.line_items.get(row["remote_id"], [])},
+                refunds={row["remote_id"]: self.refunds.get(row["remote_id"], [])},
+            )
+            for row in self.rows
+        ]
+
+
+def _parse(resource: str, objects: Sequence[Any], variations: dict[int, list[Any]]) -> _Batch:
+    batch = _Batch()
     for obj in objects:
         try:
             if resource == "orders":
                 parsed = order_rows(obj)
-                rows.append(parsed.order)
-                items += parsed.line_items
-                refunds += parsed.refunds
+                batch.add(parsed.order)
+                batch.line_items[parsed.order["remote_id"]] = parsed.line_items
+                batch.refunds[parsed.order["remote_id"]] = parsed.refunds
             elif resource == "products":
-                rows.append(product_row(obj))
+                batch.add(product_row(obj))
             else:
-                rows.append(customer_row(obj))
-            by_id[rows[-1]["remote_id"]] = obj
+                batch.add(customer_row(obj))
         except MalformedRecord as exc:
-            bad.append((obj.get("id") if isinstance(obj, dict) else None, str(exc), obj))
-    for parent_id, children in (variations or {}).items():
+            batch.bad.append((obj.get("id") if isinstance(obj, dict) else None, str(exc), obj))
+    for parent_id, children in variations.items():
         for obj in children:
             try:
-                rows.append(product_row(obj, parent_id=parent_id))
-                by_id[rows[-1]["remote_id"]] = obj
+                batch.add(product_row(obj, parent_id=parent_id))
             except MalformedRecord as exc:
-                bad.append((obj.get("id") if isinstance(obj, dict) else None, f"variation: {exc}", obj))
-    result = upsert_mirror(conn, resource, store, rows)
+                batch.bad.append((obj.get("id") if isinstance(obj, dict) else None, f"variation: {exc}", obj))
+    return batch
+
+
+def _write(conn: Connection, target: BatchTarget, batch: _Batch) -> Counter[str]:
+    """The set-based write of a parsed batch: upsert, order children, conflicts."""
+    resource, store = target.resource, target.store
+    counts: Counter[str] = Counter()
+    result = upsert_mirror(conn, resource, store, batch.rows)
     if resource == "orders":
-        replace_order_children(conn, store, result.written, items, refunds)
-    if variations:
-        counts["tombstoned"] += _tombstone_vanished_variations(conn, store, variations)
+        written = result.written
+        items = [i for rid in written for i in batch.line_items.get(rid, [])]
+        refunds = [r for rid in written for r in batch.refunds.get(rid, [])]
+        replace_order_children(conn, store, written, items, refunds)
     if result.skipped_dirty:
-        settled = settle(conn, resource, store, target.strategy, {i: by_id[i] for i in result.skipped_dirty})
+        settled = settle(
+            conn, resource, store, target.strategy, {i: batch.objects[i] for i in result.skipped_dirty}
+        )
         counts["conflicts"] += sum(settled.values())
         counts["conflicts_manual"] += settled["manual"]
-    if bad:
-        quarantine(conn, store=store, resource=resource, run_id=target.run_id, items=bad)
-    counts.update(
-        inserted=result.inserted, updated=result.updated, unchanged=result.unchanged, quarantined=len(bad)
-    )
+    counts.update(inserted=result.inserted, updated=result.updated, unchanged=result.unchanged)
     return counts
 
 
@@ -140,7 +204,10 @@ def _tombstone_vanished_variations(conn: Connection, store: str, variations: dic
     listed = {c["id"] for children in variations.values() for c in children if isinstance(c, dict)}
     stored = conn.execute(
         sa.select(t.c.remote_id).where(
-            t.c.store == store, t.c.parent_remote_id.in_(list(variations)), t.c.deleted_at.is_(None)
+            t.c.store == store,
+            t.c.parent_remote_id.in_(list(variations)),
+            t.c.deleted_at.is_(None),
+            t.c.remote_id.is_not(None),  # a variation created in the hub and not pushed yet stays
         )
     ).scalars()
     gone = [rid for rid in stored if rid not in listed]

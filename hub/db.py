@@ -9,14 +9,17 @@ an older revision is left alone with a message to run `nxt db upgrade` (upgradin
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 import platformdirs
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 
 from hub.errors import HubConfigError
 
@@ -51,18 +54,33 @@ def resolve_database_url(url: str | None = None) -> sa.URL:
 
 
 def create_hub_engine(
-    url: str | sa.URL | None = None, *, pool_size: int | None = None, migrate: bool = True
+    url: str | sa.URL | None = None,
+    *,
+    pool_size: int | None = None,
+    pool_min: int = 0,
+    pool_timeout_s: float = 30.0,
+    migrate: bool = True,
 ) -> Engine:
     """Create an engine for the hub, check that it answers, and migrate it if it is empty.
 
     Args:
         url: the database URL; defaults to `NXT_DATABASE_URL`, then the embedded SQLite file.
-        pool_size: PostgreSQL connection pool size (SQLite ignores it).
+        pool_size: PostgreSQL: the most connections the pool opens (a hard cap; a caller waits up to
+            `pool_timeout_s` for a free one). None keeps SQLAlchemy's default (5, plus 10 overflow).
+            SQLite ignores the pool settings.
+        pool_min: PostgreSQL: connections opened at start and kept open (at most `pool_size`).
+        pool_timeout_s: how long a checkout waits for a free connection when all are in use.
         migrate: create the schema when the database is empty (the default).
 
     Raises:
         HubConfigError: with one line naming the problem and the fix.
     """
+    if pool_size is not None and pool_size < 1:
+        raise HubConfigError(f"pool_size must be at least 1, not {pool_size}")
+    if pool_min < 0 or (pool_size is not None and pool_min > pool_size):
+        raise HubConfigError(
+            f"pool_min={pool_min} must be between 0 and the pool size {pool_size}; lower the minimum"
+        )
     parsed = url if isinstance(url, sa.URL) else resolve_database_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -76,11 +94,15 @@ def create_hub_engine(
                     f"set {DATABASE_URL_ENV} to a writable path"
                 ) from None
         kwargs["connect_args"] = {"timeout": 30}
+        pool_min = 0
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 10}
+        kwargs["pool_timeout"] = pool_timeout_s
         if pool_size:
+            # QueuePool keeps `pool_size` connections once opened; no overflow makes the size a cap.
             kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 0
     # orjson: the JSON columns carry whole remote objects, and it is several times faster than json.
     engine = sa.create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads, **kwargs)
     if parsed.get_backend_name() == "sqlite":
@@ -88,6 +110,7 @@ def create_hub_engine(
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+        _prewarm(engine, pool_min)
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -102,21 +125,42 @@ def create_hub_engine(
     return engine
 
 
+def _prewarm(engine: Engine, count: int) -> None:
+    """Open `count` connections now (all at once, so they are distinct) and return them to the pool."""
+    if count <= 1:
+        return  # the check above left one open connection in the pool
+    opened = [engine.connect() for _ in range(count)]
+    for conn in opened:
+        conn.close()
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+# Query parameters whose value may be a secret or point at one: password, sslpassword, passfile, sslkey,
+# api_key, token, client_secret, ... Masking a harmless one costs nothing; printing a secret does.
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|auth|cred|sig", re.IGNORECASE)
+_SECRET_IN_TEXT = re.compile(r"(?i)([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|cred|sig)[^=&#]*=)[^&#]*")
+
+
 def safe_url(url: sa.URL | str) -> str:
-    """The URL with its password hidden, for messages and logs."""
+    """The URL with its password and every secret-looking query parameter hidden, for messages and logs."""
     parsed = url if isinstance(url, sa.URL) else make_url(url)
-    return parsed.render_as_string(hide_password=True)
+    if parsed.query:
+        parsed = parsed.set(
+            query={k: ("***" if _SECRET_PARAM.search(k) else v) for k, v in parsed.query.items()}
+        )
+    # The renderer percent-encodes the mask; show it as written.
+    return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def _redact(raw: str) -> str:
     try:
         return safe_url(raw)
     except ArgumentError:
-        return raw if "@" not in raw else "***@" + raw.rsplit("@", 1)[1]
+        masked = _SECRET_IN_TEXT.sub(r"\1***", raw)
+        return masked if "@" not in masked else "***@" + masked.rsplit("@", 1)[1]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -126,3 +170,54 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+@contextmanager
+def transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection for a hub function: an engine gets its own transaction, committed on exit; a
+    connection is used as it is, inside the caller's transaction (the caller commits)."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    else:
+        yield bind
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """A SAVEPOINT inside the caller's transaction: an error rolls back to it, and the caller's
+    transaction stays usable (on PostgreSQL a failed statement otherwise aborts the whole transaction).
+
+    SQLite's Python driver opens its transaction lazily, before the first data-changing statement; a
+    SAVEPOINT sent first would open one of its own, and releasing it would COMMIT the caller's work
+    early. So on SQLite the transaction is opened first, IMMEDIATE (taking the write lock, waiting for
+    it under busy_timeout): a deferred one that has read first fails at once with "database is locked"
+    when another connection committed in between.
+    """
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with conn.begin_nested():
+        yield
+
+
+# SQLSTATE classes that mean "this row", not "this database": data exceptions (value too long, out of
+# range, bad encoding, NUL) and integrity violations (CHECK, NOT NULL, UNIQUE, FOREIGN KEY); 54000 is
+# "program limit exceeded", e.g. an index entry too large for a b-tree page.
+_ROW_FAULTS = ("22", "23")
+
+
+def refusal_reason(exc: DBAPIError) -> str | None:
+    """Why the database refused a row, as its first line (values and DETAIL lines left out), or None
+    when the error is not the row's fault (connection lost, deadlock, schema problem): retry those."""
+    if exc.connection_invalidated:
+        return None
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg; sqlite3 errors have none
+    if isinstance(sqlstate, str):
+        if not (sqlstate[:2] in _ROW_FAULTS or sqlstate == "54000"):
+            return None
+    elif not isinstance(exc, DataError | IntegrityError):
+        return None
+    lines = str(exc.orig).strip().splitlines()
+    return (lines[0] if lines else type(exc.orig).__name__)[:500]

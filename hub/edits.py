@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.models import MIRROR_TABLES, SyncConflict, utcnow
-from hub.records import mirror_row
+from hub.models import MIRROR_TABLES, Order, SyncConflict, utcnow
+from hub.records import MalformedRecord, mirror_row, product_row, strip_nul
 from hub.upserts import upsert_mirror
 
 DELETE = "__delete__"
@@ -59,6 +59,116 @@ def stage_update(
         .where(table.c.store == store, table.c.remote_id == remote_id)
         .values(**typed, local_changes=merged, local_modified_at=utcnow(), dirty=True, push_error=None)
     )
+
+
+def stage_create(conn: Connection, resource: str, store: str, fields: Mapping[str, Any]) -> int:
+    """Create a record in the hub; the next push creates it in the store. Returns the hub row id.
+
+    `fields` are WooCommerce fields as the create endpoint takes them (`{"name": ..., "sku": ...,
+    "regular_price": "9.99"}`; customers need `email`). A variation names its parent with `parent_id`
+    (a product already in the store). The row has `remote_id` NULL until the push records the store's id;
+    until then its typed columns show `fields` (an order's `total` is 0 unless given: the store computes
+    it, and its answer replaces the row).
+
+    Raises:
+        EditError: unknown resource, empty fields or an `id`, a customer without email, a variation whose
+            parent is not in the store, an order without a currency the hub can tell, or a value the hub
+            cannot store.
+    """
+    if resource not in MIRROR_TABLES:
+        raise EditError(f"cannot create {resource!r}; use one of {', '.join(MIRROR_TABLES)}")
+    if not isinstance(fields, Mapping) or not fields or "id" in fields:
+        raise EditError("fields must be a non-empty dict of WooCommerce fields, without 'id'")
+    table = MIRROR_TABLES[resource].__table__
+    payload = strip_nul(dict(fields))
+    preview = dict(payload)
+    parent: int | None = None
+    try:
+        if resource == "products" and (payload.get("parent_id") or payload.get("type") == "variation"):
+            parent = _live_parent(conn, store, payload.get("parent_id"))
+            payload.pop("parent_id", None)
+            payload.pop("type", None)  # the variations endpoint makes variations
+            typed = product_row({**preview, "type": "variation"}, parent_id=parent, require_id=False)
+        elif resource == "orders":
+            preview.setdefault("total", "0")
+            if not preview.get("currency"):
+                preview["currency"] = _store_currency(conn, store)
+            typed = mirror_row(resource, preview, require_id=False)
+        else:
+            if resource == "customers" and not payload.get("email"):
+                raise EditError("a customer needs an email to be created in WooCommerce")
+            typed = mirror_row(resource, preview, require_id=False)
+    except MalformedRecord as exc:
+        raise EditError(f"cannot create this {resource[:-1]}: {exc}") from None
+    now = utcnow()
+    values = {k: v for k, v in typed.items() if k != "remote_id"}
+    return int(
+        conn.execute(
+            sa.insert(table)
+            .values(
+                **values,
+                store=store,
+                remote_id=None,
+                synced_at=now,
+                local_changes=payload,
+                local_modified_at=now,
+                dirty=True,
+                push_error=None,
+                create_attempted_at=None,
+            )
+            .returning(table.c.id)
+        ).scalar_one()
+    )
+
+
+def discard_create(conn: Connection, resource: str, store: str, row_id: int) -> None:
+    """Drop a record created in the hub that no push has tried to send yet.
+
+    Raises:
+        EditError: no such unsent record, or a push already sent it (it may exist in the store: push again,
+            which adopts it if it does, then delete it with `stage_delete`).
+    """
+    table = MIRROR_TABLES[resource].__table__
+    row = conn.execute(
+        sa.select(table.c.remote_id, table.c.create_attempted_at).where(
+            table.c.store == store, table.c.id == row_id
+        )
+    ).first()
+    if row is None or row.remote_id is not None:
+        raise EditError(f"no {resource} created in the hub with row id {row_id} in store {store!r}")
+    if row.create_attempted_at is not None:
+        raise EditError(
+            f"a push already sent {resource} row {row_id} to the store; push again (it is adopted if the "
+            "store created it), then use stage_delete"
+        )
+    conn.execute(sa.delete(table).where(table.c.id == row_id))
+
+
+def _live_parent(conn: Connection, store: str, parent_id: Any) -> int:
+    if isinstance(parent_id, bool) or not isinstance(parent_id, int) or parent_id <= 0:
+        raise EditError(f"a variation needs parent_id, the store id of its product, not {parent_id!r}")
+    table = MIRROR_TABLES["products"].__table__
+    found = conn.execute(
+        sa.select(table.c.id).where(
+            table.c.store == store, table.c.remote_id == parent_id, table.c.deleted_at.is_(None)
+        )
+    ).first()
+    if found is None:
+        raise EditError(f"parent product {parent_id} is not in store {store!r}; push or pull it first")
+    return parent_id
+
+
+def _store_currency(conn: Connection, store: str) -> str:
+    orders = Order.__table__
+    currency = conn.execute(
+        sa.select(orders.c.currency)
+        .where(orders.c.store == store, orders.c.remote_id.is_not(None))
+        .order_by(orders.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if currency is None:
+        raise EditError(f"give the order's currency: the hub has no order of store {store!r} to take it from")
+    return str(currency)
 
 
 def stage_delete(conn: Connection, resource: str, store: str, remote_id: int) -> None:
@@ -176,7 +286,7 @@ def open_conflict(
         conn.execute(
             sa.update(_conflicts)
             .where(_conflicts.c.id == already.id)
-            .values(remote_version=remote, remote_modified_at=remote_modified)
+            .values(remote_version=strip_nul(remote), remote_modified_at=remote_modified)
         )
         return False
     conn.execute(
@@ -185,7 +295,7 @@ def open_conflict(
             resource=resource,
             remote_id=row.remote_id,
             hub_version={**row.data, **(row.local_changes or {})},
-            remote_version=remote,
+            remote_version=strip_nul(remote),
             hub_modified_at=row.local_modified_at,
             remote_modified_at=remote_modified,
             status="open",

@@ -56,7 +56,9 @@ class _Mirrored:
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     store: Mapped[str] = mapped_column(sa.String(100))
-    remote_id: Mapped[int] = mapped_column(sa.BigInteger)
+    # NULL for a record created in the hub and not pushed yet; (store, remote_id) stays unique otherwise
+    # (both backends treat NULLs as distinct in a unique constraint).
+    remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     date_modified_gmt: Mapped[datetime | None]
     content_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -67,6 +69,9 @@ class _Mirrored:
     local_modified_at: Mapped[datetime | None]
     dirty: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     push_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Set before a hub-created record is sent to the store: a push that finds it set looks for the
+    # record in the store before creating it again (the earlier attempt may have created it).
+    create_attempted_at: Mapped[datetime | None]
 
 
 class Product(_Mirrored, Base):
@@ -74,14 +79,16 @@ class Product(_Mirrored, Base):
 
     __tablename__ = "products"
     parent_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    type: Mapped[str] = mapped_column(sa.String(20))
-    sku: Mapped[str | None] = mapped_column(sa.String(100))
-    name: Mapped[str | None] = mapped_column(sa.String(400))
-    status: Mapped[str | None] = mapped_column(sa.String(20))
+    # Free text where WooCommerce has free text: a product type is a taxonomy slug (200 characters in
+    # WordPress), statuses and stock statuses come from plugins too. Lengths are checked in hub.records.
+    type: Mapped[str] = mapped_column(sa.Text)
+    sku: Mapped[str | None] = mapped_column(sa.Text)
+    name: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str | None] = mapped_column(sa.Text)
     regular_price: Mapped[Decimal | None]
     sale_price: Mapped[Decimal | None]
     stock_quantity: Mapped[int | None]
-    stock_status: Mapped[str | None] = mapped_column(sa.String(20))
+    stock_status: Mapped[str | None] = mapped_column(sa.Text)
     __table_args__ = (
         sa.UniqueConstraint("store", "remote_id"),
         sa.Index("ix_products_store_modified", "store", "date_modified_gmt"),
@@ -93,10 +100,10 @@ class Product(_Mirrored, Base):
 
 class Customer(_Mirrored, Base):
     __tablename__ = "customers"
-    email: Mapped[str | None] = mapped_column(sa.String(320))
-    first_name: Mapped[str | None] = mapped_column(sa.String(200))
-    last_name: Mapped[str | None] = mapped_column(sa.String(200))
-    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    email: Mapped[str | None] = mapped_column(sa.Text)
+    first_name: Mapped[str | None] = mapped_column(sa.Text)
+    last_name: Mapped[str | None] = mapped_column(sa.Text)
+    phone: Mapped[str | None] = mapped_column(sa.Text)  # free text in WooCommerce
     __table_args__ = (
         sa.UniqueConstraint("store", "remote_id"),
         sa.Index("ix_customers_store_email", "store", "email"),
@@ -106,15 +113,15 @@ class Customer(_Mirrored, Base):
 
 class Order(_Mirrored, Base):
     __tablename__ = "orders"
-    number: Mapped[str | None] = mapped_column(sa.String(40))
-    status: Mapped[str] = mapped_column(sa.String(30))
-    currency: Mapped[str] = mapped_column(sa.String(3))
+    number: Mapped[str | None] = mapped_column(sa.Text)  # order-number plugins make their own
+    status: Mapped[str] = mapped_column(sa.Text)  # plugins register custom statuses
+    currency: Mapped[str] = mapped_column(sa.String(10))  # ISO 4217, or a plugin's code (USDT)
     total: Mapped[Decimal]
     customer_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    billing_email: Mapped[str | None] = mapped_column(sa.String(320))
-    billing_phone: Mapped[str | None] = mapped_column(sa.String(50))
-    payment_method: Mapped[str | None] = mapped_column(sa.String(100))
-    transaction_id: Mapped[str | None] = mapped_column(sa.String(200))
+    billing_email: Mapped[str | None] = mapped_column(sa.Text)
+    billing_phone: Mapped[str | None] = mapped_column(sa.Text)
+    payment_method: Mapped[str | None] = mapped_column(sa.Text)
+    transaction_id: Mapped[str | None] = mapped_column(sa.Text)
     date_created_gmt: Mapped[datetime | None]
     date_paid_gmt: Mapped[datetime | None]
     __table_args__ = (
@@ -135,8 +142,8 @@ class OrderLineItem(Base):
     remote_id: Mapped[int] = mapped_column(sa.BigInteger)
     product_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     variation_remote_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    sku: Mapped[str | None] = mapped_column(sa.String(100))
-    name: Mapped[str | None] = mapped_column(sa.String(400))
+    sku: Mapped[str | None] = mapped_column(sa.Text)
+    name: Mapped[str | None] = mapped_column(sa.Text)
     quantity: Mapped[int]
     price: Mapped[Decimal | None]
     subtotal: Mapped[Decimal | None]
@@ -227,6 +234,16 @@ class SyncConflict(Base):
         _enum_check("status", ("open", "resolved")),
         sa.Index("ix_sync_conflicts_open", "store", "status", "resource", "remote_id"),
     )
+
+
+class SyncLock(Base):
+    """A lease: who holds `name` (e.g. one store's sync) until when. See `hub.locks`."""
+
+    __tablename__ = "sync_locks"
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class SyncQuarantine(Base):

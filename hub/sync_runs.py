@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hub.models import SyncQuarantine, SyncRun, utcnow
+from hub.records import strip_nul
 
 _runs = SyncRun.__table__
 
@@ -87,7 +88,10 @@ def close_flow_run_runs(conn: Connection, flow_run_id: str, reason: str) -> int:
 def quarantine(
     conn: Connection, *, store: str, resource: str, run_id: int | None, items: Sequence[tuple[Any, str, Any]]
 ) -> None:
-    """Keep records that could not be mirrored: `(remote_id or None, reason, payload)` each."""
+    """Keep records that could not be mirrored: `(remote_id or None, reason, payload)` each.
+
+    Payloads and reasons are stored without NUL characters (PostgreSQL refuses them in jsonb and text).
+    """
     if not items:
         return
     now = utcnow()
@@ -97,9 +101,9 @@ def quarantine(
             {
                 "store": store,
                 "resource": resource,
-                "remote_id": None if rid is None else str(rid),
-                "reason": reason,
-                "payload": payload if isinstance(payload, dict) else {"value": repr(payload)},
+                "remote_id": None if rid is None else str(rid)[:64],
+                "reason": strip_nul(reason),
+                "payload": strip_nul(payload) if isinstance(payload, dict) else {"value": repr(payload)},
                 "sync_run_id": run_id,
                 "created_at": now,
             }

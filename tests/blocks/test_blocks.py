@@ -301,12 +301,26 @@ def test_woocommerce_client_is_the_real_client() -> None:
     assert isinstance(store.client(), WooCommerceClient)
 
 
-def test_hub_database_client_is_a_checked_engine(tmp_path: Path) -> None:
-    pytest.importorskip("hub.db")
+def test_hub_database_options_make_a_checked_engine(tmp_path: Path) -> None:
+    from hub.db import create_hub_engine
+
     path = tmp_path / "hub.db"
-    engine = HubDatabase(url=f"sqlite:///{path}").client()
+    engine = create_hub_engine(**HubDatabase(url=f"sqlite:///{path}").engine_options())
     try:
         assert engine.url.database == str(path)
         assert path.exists()
     finally:
         engine.dispose()
+
+
+def test_hub_block_does_not_import_hub() -> None:
+    """Blocks may import only clients/: the Hub Database block describes the hub, hub.db builds it."""
+    import ast
+
+    import blocks.hub
+
+    tree = ast.parse(Path(blocks.hub.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert not {m for m in imported if m == "hub" or m.startswith("hub.")}

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deployments.cli import app
+from hub.migrate import head_revision
 
 runner = CliRunner()
 
@@ -17,11 +18,11 @@ runner = CliRunner()
 def test_upgrade_current_downgrade(hub_url: str) -> None:
     result = runner.invoke(app, ["db", "upgrade", "--url", hub_url])
     assert result.exit_code == 0, result.output
-    assert "empty -> 0001" in result.output
+    assert f"empty -> {head_revision()}" in result.output
     result = runner.invoke(app, ["db", "current", "--url", hub_url])
     assert "up to date" in result.output
     result = runner.invoke(app, ["db", "downgrade", "base", "--url", hub_url])
-    assert result.exit_code == 0 and "0001 -> base" in result.output
+    assert result.exit_code == 0 and f"{head_revision()} -> base" in result.output
 
 
 @pytest.mark.parametrize(

@@ -1,19 +1,23 @@
-"""Push and conflicts: hub edits reach the store through batch endpoints; per-item errors stay per item;
-each conflict strategy decides what wins when both sides changed."""
+"""Push and conflicts: hub edits and creates reach the store through batch endpoints; per-item errors stay
+per item; each conflict strategy decides what wins when both sides changed; a create interrupted after the
+store made the record is adopted, never doubled."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from deployments.cli import app
-from hub.edits import stage_delete, stage_update
-from hub.models import Product, SyncConflict
+from hub.edits import stage_create, stage_delete, stage_update
+from hub.models import MIRROR_TABLES, Customer, Order, OrderLineItem, Product, SyncConflict
+from hub.push import HUB_ID_META_KEY
 
 P = Product.__table__
+MIRRORS = {name: model.__table__ for name, model in MIRROR_TABLES.items()}
 
 
 def _simple_products(sandbox, n: int) -> list[int]:  # type: ignore[no-untyped-def]
@@ -144,3 +148,177 @@ def test_manual_queues_a_conflict_and_touches_neither_side(sync, sandbox, engine
     sync(block=b, direction="push")
     assert _remote(sandbox, pid)["regular_price"] == "1.11", "the kept hub edit went out with the next push"
     assert _row(engine, pid).dirty is False
+
+
+# ---- records created in the hub
+
+
+def _store_records(sandbox, kind: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Every record of `kind` the store holds, as the store renders it (`variation` too)."""
+    wc = sandbox.woocommerce
+    render = {
+        "product": wc.render_product,
+        "variation": wc.render_variation,
+        "customer": wc.render_customer,
+        "order": wc.render_order,
+    }[kind]
+    return sandbox.call(lambda: [render(r) for r in wc._store(kind).values()])
+
+
+def _tagged(sandbox, kind: str, ref: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [
+        r
+        for r in _store_records(sandbox, kind)
+        if any(m.get("key") == HUB_ID_META_KEY and m.get("value") == ref for m in r.get("meta_data") or [])
+    ]
+
+
+def _hub_row(engine, table, row_id: int):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(sa.select(table).where(table.c.id == row_id)).one()
+
+
+def _variable_product(sandbox) -> int:  # type: ignore[no-untyped-def]
+    wc = sandbox.woocommerce
+    return sandbox.call(lambda: min(p.id for p in wc._store("product").values() if p.type == "variable"))
+
+
+def test_records_created_in_the_hub_are_created_in_the_store(sync, sandbox, engine, probe) -> None:  # type: ignore[no-untyped-def]
+    sync()
+    a, d = _simple_products(sandbox, 2)
+    parent = _variable_product(sandbox)
+    with engine.begin() as conn:
+        made = {
+            "product": stage_create(
+                conn, "products", "test", {"name": "Hub Mug", "sku": "HUB-MUG", "regular_price": "7.50"}
+            ),
+            "variation": stage_create(
+                conn, "products", "test", {"parent_id": parent, "sku": "HUB-VAR", "regular_price": "3.00"}
+            ),
+            "customer": stage_create(
+                conn, "customers", "test", {"email": "hub@example.com", "first_name": "Hub"}
+            ),
+            "order": stage_create(
+                conn,
+                "orders",
+                "test",
+                {"status": "pending", "line_items": [{"product_id": a, "quantity": 2}]},
+            ),
+        }
+        stage_update(conn, "products", "test", a, {"regular_price": "12.34"})
+        stage_delete(conn, "products", "test", d)
+    probe.reset_requests()
+
+    summary = sync(direction="push")
+
+    assert summary["status"] == "completed"
+    assert summary["counts"]["created"] == 4 and summary["counts"]["errors"] == 0
+    by_path = probe.requests_by_path()
+    assert by_path["/wp-json/wc/v3/products/batch"] == 1, "create, update and delete in one request"
+    assert by_path[f"/wp-json/wc/v3/products/{parent}/variations/batch"] == 1
+    store = probe.store()
+    tables = {"product": P, "variation": P, "customer": Customer.__table__, "order": Order.__table__}
+    for kind, row_id in made.items():
+        (record,) = _tagged(sandbox, kind, f"test:{row_id}")
+        row = _hub_row(engine, tables[kind], row_id)
+        assert row.remote_id == record["id"] and row.dirty is False and row.create_attempted_at is None
+        resource = "products" if kind in ("product", "variation") else f"{kind}s"
+        assert row.content_hash == store[(resource, record["id"])], f"{kind}: the store's answer is mirrored"
+    assert _hub_row(engine, P, made["variation"]).parent_remote_id == parent
+    assert _remote(sandbox, a)["regular_price"] == "12.34"
+    with engine.connect() as conn:
+        items = conn.execute(
+            sa.select(OrderLineItem.__table__).where(
+                OrderLineItem.__table__.c.order_remote_id
+                == _hub_row(engine, Order.__table__, made["order"]).remote_id
+            )
+        ).all()
+    assert [(i.product_remote_id, i.quantity) for i in items] == [(a, 2)]
+
+    again = sync(direction="push")
+    assert again["counts"].get("created", 0) == 0, "nothing is created twice"
+
+
+def test_a_create_the_store_refuses_stays_in_the_hub_with_the_reason(sync, sandbox, engine) -> None:  # type: ignore[no-untyped-def]
+    sync()
+    taken = _remote(sandbox, _simple_products(sandbox, 1)[0])["sku"]
+    with engine.begin() as conn:
+        row_id = stage_create(conn, "products", "test", {"name": "Clash", "sku": taken})
+    summary = sync(direction="push")
+    assert summary["counts"]["errors"] == 1
+    row = _hub_row(engine, P, row_id)
+    assert row.remote_id is None and row.dirty and "product_invalid_sku" in row.push_error
+    assert row.create_attempted_at is None
+    assert len([p for p in _store_records(sandbox, "product") if p["sku"] == taken]) == 1
+
+
+CRASH_CASES = {
+    "product-by-sku": (
+        "products",
+        "product",
+        {"name": "Crash Mug", "sku": "CRASH-1", "regular_price": "5.00"},
+    ),
+    "product-without-sku": ("products", "product", {"name": "Crash Mug, no SKU", "regular_price": "5.00"}),
+    "customer-by-email": ("customers", "customer", {"email": "crash@example.com"}),
+    "order-since-stamp": ("orders", "order", {"status": "pending", "currency": "USD"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CRASH_CASES))
+def test_a_crash_after_the_store_created_the_record_does_not_double_it(  # type: ignore[no-untyped-def]
+    sync, sandbox, engine, monkeypatch, case
+) -> None:
+    import tasks.push
+
+    resource, kind, fields = CRASH_CASES[case]
+    with engine.begin() as conn:
+        row_id = stage_create(conn, resource, "test", fields)
+    real = tasks.push.apply_push_result
+
+    def crash_before_commit(bind, *args):  # type: ignore[no-untyped-def]
+        with bind.begin() as conn:
+            real(conn, *args)
+            raise RuntimeError("the hub died before committing the store's answer")
+
+    monkeypatch.setattr(tasks.push, "apply_push_result", crash_before_commit)
+    with pytest.raises(RuntimeError, match="hub died"):
+        sync(direction="push")
+    assert len(_tagged(sandbox, kind, f"test:{row_id}")) == 1, "the store did create it"
+    row = _hub_row(engine, MIRRORS[resource], row_id)
+    assert row.remote_id is None and row.create_attempted_at is not None, "the hub does not know its id"
+
+    monkeypatch.setattr(tasks.push, "apply_push_result", real)
+    summary = sync(direction="push")
+
+    assert summary["counts"]["adopted"] == 1 and summary["counts"].get("created", 0) == 0
+    (record,) = _tagged(sandbox, kind, f"test:{row_id}")
+    row = _hub_row(engine, MIRRORS[resource], row_id)
+    assert row.remote_id == record["id"] and row.dirty is False and row.create_attempted_at is None
+
+
+def test_a_pull_between_the_crash_and_the_next_push_leaves_one_row(
+    sync, sandbox, engine, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import tasks.push
+
+    sync()
+    with engine.begin() as conn:
+        row_id = stage_create(conn, "customers", "test", {"email": "twice@example.com"})
+    real = tasks.push.apply_push_result
+
+    def crash_before_commit(bind, *args):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the hub died before committing the store's answer")
+
+    monkeypatch.setattr(tasks.push, "apply_push_result", crash_before_commit)
+    with pytest.raises(RuntimeError):
+        sync(direction="push")
+    monkeypatch.setattr(tasks.push, "apply_push_result", real)
+
+    summary = sync(direction="bidirectional")  # the pull mirrors the new customer before the push runs
+
+    assert summary["counts"]["adopted"] == 1
+    C = Customer.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(C.c.id, C.c.remote_id).where(C.c.email == "twice@example.com")).all()
+    (record,) = _tagged(sandbox, "customer", f"test:{row_id}")
+    assert [(r.id, r.remote_id) for r in rows] == [(row_id, record["id"])]

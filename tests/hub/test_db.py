@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from hub.db import create_hub_engine, default_database_path, resolve_database_url
+from hub.db import create_hub_engine, default_database_path, resolve_database_url, safe_url
 from hub.errors import HubConfigError
 from hub.models import DashboardMetric, Product
+
+POSTGRES_URL = os.environ.get("NXT_TEST_POSTGRES_URL")
 
 
 def test_default_is_embedded_sqlite_in_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,3 +102,81 @@ def test_naive_times_and_float_money_are_refused(hub_url: str) -> None:
                     regular_price=0.1,
                 )
             )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:hunter2@db:5432/hub",
+        "postgresql://u@db/hub?password=hunter2",
+        "postgresql://u@db/hub?sslmode=require&sslpassword=hunter2",
+        "postgresql://u@db/hub?sslkey=/keys/hunter2.key&sslcert=/keys/c.crt",
+        "postgresql://u@db/hub?PASSWORD=hunter2&application_name=nxt",
+        "postgresql://u@db/hub?api_token=hunter2",
+        "postgresql://u@db/hub?client_secret=hunter2",
+        "postgresql://u@db/hub?passfile=/home/u/hunter2",
+        "postgresql://u@db/hub?password=a&password=hunter2",
+    ],
+)
+def test_safe_url_masks_every_secret(url: str) -> None:
+    shown = safe_url(url)
+    assert "hunter2" not in shown
+    assert "db" in shown and "hub" in shown
+
+
+def test_safe_url_keeps_harmless_parameters() -> None:
+    shown = safe_url("postgresql://u:pw@db/hub?sslmode=require&application_name=nxt&sslpassword=x")
+    assert "sslmode=require" in shown and "application_name=nxt" in shown
+    assert "sslpassword=***" in shown and ":***@" in shown
+
+
+def test_unparseable_url_in_an_error_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NXT_DATABASE_URL", "mysql://root:hunter2@db/x?sslpassword=hunter3")
+    with pytest.raises(HubConfigError) as err:
+        resolve_database_url()
+    assert "hunter2" not in str(err.value) and "hunter3" not in str(err.value)
+
+
+def test_the_hub_block_gives_what_create_hub_engine_needs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blocks import HubDatabase
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    block = HubDatabase(url=url, pool_max_connections=4, pool_min_connections=2)
+    options = block.engine_options()
+    assert options == {"url": url, "pool_size": 4, "pool_min": 2}
+    engine = create_hub_engine(**options)
+    try:
+        assert (tmp_path / "hub.db").exists()
+    finally:
+        engine.dispose()
+    assert "hub_pw" not in repr(HubDatabase(url="postgresql://u:hub_pw@db/x"))
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs NXT_TEST_POSTGRES_URL")
+def test_postgres_pool_opens_the_minimum_at_start_and_never_more_than_the_maximum(hub_url: str) -> None:
+    if not hub_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL pool sizing")
+    engine = create_hub_engine(hub_url, pool_size=3, pool_min=2, pool_timeout_s=0.2)
+    try:
+        assert engine.pool.checkedin() == 2, "two connections opened at start"
+        with engine.connect() as conn:
+            opened = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND backend_type = 'client backend'"
+                )
+            ).scalar_one()
+        assert opened == 2
+        held = [engine.connect() for _ in range(3)]
+        with pytest.raises(sa.exc.TimeoutError):
+            engine.connect()
+        for conn in held:
+            conn.close()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("size", "minimum"), [(2, 3), (0, 0), (2, -1)])
+def test_bad_pool_sizes_are_refused(tmp_path, size: int, minimum: int) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(HubConfigError, match="pool"):
+        create_hub_engine(f"sqlite:///{tmp_path / 'hub.db'}", pool_size=size, pool_min=minimum)

@@ -88,3 +88,88 @@ def test_downgrade_to_unknown_revision_says_so(hub_url: str) -> None:
     with pytest.raises(HubConfigError, match="zzz"):
         migrate.downgrade(engine, "zzz")
     assert _tables(engine) == EXPECTED
+
+
+def _seed_at_0001(engine: sa.Engine) -> None:
+    """An order with a line item and a refund, a product and a customer, written at revision 0001."""
+    now = "2024-05-01 10:00:00"
+    with engine.begin() as conn:
+        for stmt in (
+            "INSERT INTO products (store, remote_id, data, content_hash, synced_at, dirty, type, sku) "
+            f"VALUES ('s', 1, '{{}}', 'h', '{now}', false, 'simple', 'SKU-1')",
+            "INSERT INTO customers (store, remote_id, data, content_hash, synced_at, dirty, phone) "
+            f"VALUES ('s', 2, '{{}}', 'h', '{now}', false, '555')",
+            "INSERT INTO orders (store, remote_id, data, content_hash, synced_at, dirty, status, currency, "
+            f"total) VALUES ('s', 3, '{{}}', 'h', '{now}', false, 'processing', 'USD', '10')",
+            "INSERT INTO order_line_items (store, order_remote_id, remote_id, quantity) "
+            "VALUES ('s', 3, 30, 1)",
+            "INSERT INTO order_refunds (store, order_remote_id, remote_id, amount) VALUES ('s', 3, 31, '1')",
+        ):
+            conn.execute(sa.text(stmt))
+
+
+def _count(engine: sa.Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_upgrade_from_0001_keeps_every_row_and_widens_columns(hub_url: str) -> None:
+    engine = create_hub_engine(hub_url)
+    migrate.downgrade(engine, "0001")
+    assert "sync_locks" not in _tables(engine)
+    _seed_at_0001(engine)
+
+    migrate.upgrade(engine)
+
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    # SQLite rebuilds `orders` to alter it: its line items and refunds must survive (no cascade).
+    assert [_count(engine, t) for t in ("products", "customers", "orders")] == [1, 1, 1]
+    assert _count(engine, "order_line_items") == 1 and _count(engine, "order_refunds") == 1
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE products SET type = :t, sku = :s"),
+            {"t": "variable-subscription-bundle-with-a-long-slug", "s": "S" * 400},
+        )
+        conn.execute(sa.text("UPDATE customers SET phone = :p"), {"p": "+1 555 0100 " * 20})
+        conn.execute(sa.text("UPDATE orders SET currency = 'USDT', status = :s"), {"s": "wc-" + "x" * 60})
+        conn.execute(
+            sa.text(
+                "INSERT INTO products (store, remote_id, data, content_hash, synced_at, dirty, type) "
+                "VALUES ('s', NULL, '{}', 'h', '2024-05-01 10:00:00', true, 'simple')"
+            )
+        )
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1, "foreign keys back on"
+
+
+def test_downgrade_refuses_while_hub_created_records_wait(hub_url: str) -> None:
+    engine = create_hub_engine(hub_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO customers (store, remote_id, data, content_hash, synced_at, dirty) "
+                "VALUES ('s', NULL, '{}', 'h', '2024-05-01 10:00:00', true)"
+            )
+        )
+    with pytest.raises(HubConfigError, match=r"1 customers created in the hub .* push them"):
+        migrate.downgrade(engine, "0001")
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM customers"))
+    migrate.downgrade(engine, "0001")
+    assert migrate.current_revision(engine) == "0001"
+
+
+def test_downgrade_cuts_long_values_to_the_old_sizes(hub_url: str) -> None:
+    engine = create_hub_engine(hub_url)
+    _seed_at_0001(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE products SET type = :t"), {"t": "variable-subscription"})
+    migrate.downgrade(engine, "0001")
+    with engine.connect() as conn:
+        kind = conn.execute(sa.text("SELECT type FROM products")).scalar_one()
+    # PostgreSQL cuts to varchar(20); SQLite does not enforce lengths and keeps the value.
+    cut = engine.dialect.name == "postgresql"
+    assert kind == ("variable-subscriptio" if cut else "variable-subscription")
+    assert _count(engine, "order_line_items") == 1
