@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-
 from hub.push import (
     ADOPT_MAX_PAGES,
     adoption_lookups,
@@ -47,7 +46,7 @@ async def push_batch(ctx_key: str, resource: str, row_ids: list[int]) -> dict[st
     for query in adoption_lookups(resource, rows):
         number = 1
         while stamped - adopted.keys():
-                page = await ctx.client.list_page(path, page=number, per_page=100, params=query)
+            page = await ctx.client.list_page(path, page=number, per_page=100, params=query)
             for row_id, obj in match_adoptions(ctx.store, rows, page.items).items():
                 adopted.setdefault(row_id, obj)
             if page.is_last or number >= ADOPT_MAX_PAGES:
