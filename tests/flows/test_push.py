@@ -156,13 +156,7 @@ def test_manual_queues_a_conflict_and_touches_neither_side(sync, sandbox, engine
 def _store_records(sandbox, kind: str) -> list[dict]:  # type: ignore[no-untyped-def]
     """Every record of `kind` the store holds, as the store renders it (`variation` too)."""
     wc = sandbox.woocommerce
-    render = {
-        "product": wc.render_product,
-        "variation": wc.render_variation,
-        "customer": wc.render_customer,
-        "order": wc.render_order,
-    }[kind]
-    return sandbox.call(lambda: [render(r) for r in wc._store(kind).values()])
+    return sandbox.call(lambda: [wc.record_json(kind, rid) for rid in wc.ids(kind)])
 
 
 def _tagged(sandbox, kind: str, ref: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -180,7 +174,7 @@ def _hub_row(engine, table, row_id: int):  # type: ignore[no-untyped-def]
 
 def _variable_product(sandbox) -> int:  # type: ignore[no-untyped-def]
     wc = sandbox.woocommerce
-    return sandbox.call(lambda: min(p.id for p in wc._store("product").values() if p.type == "variable"))
+    return sandbox.call(lambda: min(p.id for p in wc.records("product") if p.type == "variable"))
 
 
 def test_records_created_in_the_hub_are_created_in_the_store(sync, sandbox, engine, probe) -> None:  # type: ignore[no-untyped-def]
