@@ -43,7 +43,16 @@ from hub.sync_runs import (
 )
 from tasks.context import SyncContext, forget, open_context
 from tasks.policy import EXPECTED_FAILURES
-from tasks.pull import Listing, catch_up, first_page_of, listings, pull_page_batch, tombstone_unlisted
+from tasks.pull import (
+    Listing,
+    confirm_listing,
+    first_page_of,
+    listings,
+    pending_variations,
+    pull_page_batch,
+    pull_variations,
+    tombstone_unlisted,
+)
 from tasks.push import push_batch
 from tasks.rate_budget import SharedRateBudget
 from tasks.records import pull_records
@@ -58,7 +67,8 @@ SYNC_TYPES: dict[str, tuple[str, ...]] = {
     "orders": ("orders",),
 }
 DIRECTIONS = ("pull", "push", "bidirectional")
-PARALLEL_BATCHES = 3  # batches of one listing in flight: fetching while the ones before commit
+PARALLEL_BATCHES = 2  # page batches of one listing in flight (pages stay within one batch of the commits)
+PARALLEL_VARIATION_BATCHES = 2  # variation batches in flight, beside the pages
 FLOW_TIMEOUT_S = 6 * 3600  # a full pull of a very large store; a run hung past this is failed
 COUNT_KEYS = (
     "fetched",
@@ -311,35 +321,72 @@ async def run_sync(
 
 
 async def pull_resource(ctx: SyncContext, resource: str, *, force: bool, use_prefect: bool = True) -> None:
-    """Pull one resource: each of its listings in page batches, then catch-up and tombstones."""
+    """Pull one resource: each listing's pages, then its confirmation; for products, variation lists
+    alongside; tombstones when every listing was confirmed over its whole extent."""
     with ctx.engine.connect() as conn:
         wanted = listings(resource, conn, ctx.store, force=force)
-    complete: list[Listing] = []
+    if resource == "products":
+        ctx.variations_due.extend(await asyncio.to_thread(pending_variations, ctx))
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_feed_variations(ctx, use_prefect))
+            try:
+                await _read_and_confirm(ctx, wanted, force=force, use_prefect=use_prefect)
+            finally:
+                await ctx.variations_due.close()
+    else:
+        await _read_and_confirm(ctx, wanted, force=force, use_prefect=use_prefect)
+    if all(ls.unfiltered and ls.name in ctx.listed for ls in wanted):
+        present = set().union(*(ctx.listed[ls.name] for ls in wanted))
+        await asyncio.to_thread(tombstone_unlisted, ctx, resource, present)
+
+
+async def _read_and_confirm(
+    ctx: SyncContext, wanted: Sequence[Listing], *, force: bool, use_prefect: bool
+) -> None:
+    read, confirm = _caller(pull_page_batch, use_prefect), _caller(confirm_listing, use_prefect)
     for listing in wanted:
-        start = first_page_of(ctx, listing, force=force)
-        batch = _caller(pull_page_batch, use_prefect)
-        ctx.expect_pages(resource, 1)
-        first = await batch(ctx.key, listing, [start])
-        if first["total_pages"] < 0:
-            # No X-WP-TotalPages (a proxy stripped it): read on, one page at a time, until a short page.
-            page, items = start, first["last_page_items"]
-            while items >= ctx.per_page:
-                page += 1
-                ctx.expect_pages(resource, 1)
-                items = (await batch(ctx.key, listing, [page]))["last_page_items"]
-            continue  # without a total, completeness cannot be checked: no catch-up, no tombstones
-        remaining = list(range(start + 1, first["total_pages"] + 1))
-        ctx.expect_pages(resource, len(remaining))
-        groups = [
-            remaining[i : i + ctx.pages_per_batch] for i in range(0, len(remaining), ctx.pages_per_batch)
-        ]
-        await _bounded(PARALLEL_BATCHES, [functools.partial(batch, ctx.key, listing, g) for g in groups])
-        if start == 1:
-            await catch_up(ctx, listing, first["total"])
-            complete.append(listing)
-    # Tombstones need a complete, unfiltered listing of this run (a resumed or windowed one is partial).
-    if len(complete) == len(wanted) and all("modified_after" not in ls.params for ls in wanted):
-        await asyncio.to_thread(tombstone_unlisted, ctx, resource, [ls.name for ls in wanted])
+        if listing.read_pages:
+            await _read_pages(ctx, listing, read, force=force)
+        await confirm(ctx.key, listing)
+
+
+async def _read_pages(ctx: SyncContext, listing: Listing, read: Any, *, force: bool) -> None:
+    """Page 1 tells the page count; the rest follow in batches (commits stay in page order)."""
+    start = first_page_of(ctx, listing, force=force)
+    ctx.expect_pages(listing.resource, 1)
+    first = await read(ctx.key, listing, [start])
+    if first["total_pages"] < 0:
+        # No (believable) page totals, e.g. a proxy stripped them: read on, one page at a time, until a
+        # short page; the confirmation still checks completeness.
+        page, items = start, first["last_page_items"]
+        while items >= ctx.per_page:
+            page += 1
+            ctx.expect_pages(listing.resource, 1)
+            items = (await read(ctx.key, listing, [page]))["last_page_items"]
+        return
+    remaining = list(range(start + 1, first["total_pages"] + 1))
+    ctx.expect_pages(listing.resource, len(remaining))
+    size = ctx.pages_per_batch
+    groups = [remaining[i : i + size] for i in range(0, len(remaining), size)]
+    await _bounded(PARALLEL_BATCHES, [functools.partial(read, ctx.key, listing, g) for g in groups])
+
+
+async def _feed_variations(ctx: SyncContext, use_prefect: bool) -> None:
+    """Read variation lists as product pages commit, a batch of parents per task, until pages are done."""
+    pull = _caller(pull_variations, use_prefect)
+    gate = asyncio.Semaphore(PARALLEL_VARIATION_BATCHES)
+
+    async def run(ids: list[int]) -> None:
+        try:
+            await pull(ctx.key, ids)
+        finally:
+            gate.release()
+
+    async with asyncio.TaskGroup() as group:
+        while ids := await ctx.variations_due.take(ctx.pages_per_batch):
+            await gate.acquire()
+            ctx.expect_pages("variations", 1)
+            group.create_task(run(ids))
 
 
 async def push_resource(

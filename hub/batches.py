@@ -2,7 +2,8 @@
 
 `write_records` maps, upserts, replaces order children, settles conflicts and quarantines records that
 cannot be stored (malformed, or refused by the database: then the batch is written again one savepoint per
-record); `commit_batch` does that and advances the listing's cursor in the same transaction. Both are plain
+record); `commit_page` does that for one listing page and advances the listing's cursor in the same
+transaction, and `commit_variations` stores the variation lists a product page left pending. Both are plain
 functions of a connection or engine; the pull tasks call them from a worker thread. No Prefect here.
 """
 
@@ -18,11 +19,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from hub import cursors
+from hub import cursors, pending
 from hub.db import refusal_reason, savepoint
 from hub.edits import settle
 from hub.models import MIRROR_TABLES
-from hub.records import MalformedRecord, customer_row, order_rows, parse_gmt, product_row
+from hub.records import (
+    MalformedRecord,
+    customer_row,
+    is_variable_product,
+    order_rows,
+    parse_gmt,
+    product_row,
+)
 from hub.sync_runs import quarantine
 from hub.upserts import replace_order_children, tombstone, upsert_mirror
 
@@ -39,32 +47,62 @@ class BatchTarget:
     run_id: int | None
 
 
-def commit_batch(
+def commit_page(
     engine: Engine,
     target: BatchTarget,
     objects: Sequence[Any],
-    variations: dict[int, list[Any]],
     *,
-    last_page: int,
+    page: int,
     total_pages: int,
+    unconfirmed_from: str | None = None,
 ) -> dict[str, int]:
-    """Write a batch and advance its listing's cursor in ONE transaction; return the counts."""
-    counts: Counter[str] = Counter(fetched=len(objects) + sum(len(v) for v in variations.values()))
+    """Write one listing page and advance its listing's cursor in ONE transaction; return the counts.
+
+    The page's variable products are recorded as pending (`hub.pending`) in the same transaction: their
+    variation lists are read and committed separately (`commit_variations`), so a page never waits for
+    them and a kill loses neither. Incremental listings keep `unconfirmed_from` (where the read window that
+    is not yet confirmed complete starts) in the cursor's state until the listing is confirmed.
+    """
+    counts: Counter[str] = Counter(fetched=len(objects))
     with engine.begin() as conn:
-        counts.update(write_records(conn, target, objects, variations))
+        counts.update(write_records(conn, target, objects))
+        if target.resource == "products":
+            pending.add(
+                conn, target.store, pending.VARIATIONS, [o["id"] for o in objects if is_variable_product(o)]
+            )
         if target.incremental:
-            newest = newest_modified(objects)
-            if newest is not None:
-                cursors.advance(conn, target.store, target.listing, modified_after=newest)
+            cursors.advance(
+                conn,
+                target.store,
+                target.listing,
+                modified_after=newest_modified(objects),
+                state={"unconfirmed_from": unconfirmed_from} if unconfirmed_from else {},
+            )
         else:
-            done = last_page >= total_pages
+            done = page >= total_pages
             cursors.advance(
                 conn,
                 target.store,
                 target.listing,
                 modified_after=None,
-                state={"next_page": 1 if done else last_page + 1, "complete": done},
+                state={"next_page": 1 if done else page + 1, "complete": done},
             )
+    return dict(counts)
+
+
+def commit_variations(
+    engine: Engine, target: BatchTarget, variations: dict[int, list[Any]], gone: Sequence[int] = ()
+) -> dict[str, int]:
+    """Store the variation lists of pending variable products and mark them done, in ONE transaction.
+
+    `gone` are parents the store no longer has (their pending entry is dropped; the parent's own listing
+    or confirmation tombstones it).
+    """
+    counts: Counter[str] = Counter(fetched=sum(len(v) for v in variations.values()))
+    with engine.begin() as conn:
+        if variations:
+            counts.update(write_records(conn, target, [], variations))
+        pending.done(conn, target.store, pending.VARIATIONS, [*variations, *gone])
     return dict(counts)
 
 

@@ -246,6 +246,20 @@ class SyncLock(Base):
     expires_at: Mapped[datetime]
 
 
+class SyncPending(Base):
+    """Work a committed page left for later: a variable product whose variation list is still to be read.
+
+    Written in the same transaction as the product page (so a kill cannot lose it) and deleted in the one
+    that stores the variations; the next run starts with whatever is left.
+    """
+
+    __tablename__ = "sync_pending"
+    store: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    remote_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SyncQuarantine(Base):
     """A remote record that could not be mirrored (missing id, bad date, non-numeric price, ...)."""
 

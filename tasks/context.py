@@ -35,7 +35,7 @@ class SyncContext:
     pages_per_batch: int = 4
     rate_budget: SharedRateBudget | None = None  # the store's Prefect rate limit, when a server runs
     counts: Counter[str] = field(default_factory=Counter)
-    seen: dict[str, set[int]] = field(default_factory=dict)  # remote ids listed this run, per listing
+    listed: dict[str, set[int]] = field(default_factory=dict)  # ids each listing's confirmation listed
     # SQLite has one writer: concurrent commits would wait in SQLite's busy handler, which sleeps in
     # steps of up to 100 ms; taking turns in-process is faster. PostgreSQL writes concurrently.
     write_lock: threading.Lock | contextlib.nullcontext[None] = field(default_factory=threading.Lock)
@@ -43,9 +43,9 @@ class SyncContext:
     progress: dict[str, list[int]] = field(default_factory=dict)
     on_progress: Callable[[], Any] | None = None
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    # Commits of one listing happen in page order: a batch waits for its turn (see tasks.pull).
-    _turns: dict[str, int] = field(default_factory=dict)
-    _turn_changed: dict[str, asyncio.Condition] = field(default_factory=dict)
+    # Variable products whose variation lists are due (fed by committed product pages).
+    variations_due: ParentQueue = field(default_factory=lambda: ParentQueue())
+    _frontiers: dict[str, Frontier] = field(default_factory=dict)
 
     @property
     def pages_done(self) -> int:
@@ -64,10 +64,126 @@ class SyncContext:
         if self.on_progress:
             self.on_progress()
 
-    def condition(self, listing: str) -> asyncio.Condition:
-        if listing not in self._turn_changed:
-            self._turn_changed[listing] = asyncio.Condition()
-        return self._turn_changed[listing]
+    def frontier(self, listing: str, *, start: int) -> Frontier:
+        """The commit order of one listing's pages (created at its first page)."""
+        if listing not in self._frontiers:
+            self._frontiers[listing] = Frontier(start, window=self.pages_per_batch)
+        return self._frontiers[listing]
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What a page batch reports about a committed page."""
+
+    total: int
+    total_pages: int
+    items: int
+
+
+class Frontier:
+    """One listing's pages, committed strictly in page order, none fetched more than `window` ahead.
+
+    Page batches fetch concurrently and hand each page in with `deliver`; whoever holds the commit turn
+    commits every consecutive page that is ready (in a worker thread), so the cursor only ever moves over
+    a gap-free prefix, and a killed run re-reads at most `window` pages. A page that is delivered again
+    (a retried task) after it was committed is ignored.
+    """
+
+    def __init__(self, start: int, *, window: int) -> None:
+        self.next = start
+        self.window = max(1, window)
+        self.counts: dict[int, dict[str, int]] = {}
+        self.meta: dict[int, PageMeta] = {}
+        self._ready: dict[int, Any] = {}
+        self._changed = asyncio.Condition()
+        self._turn = asyncio.Lock()
+        self._error: BaseException | None = None
+
+    def committed(self, number: int) -> bool:
+        return number < self.next
+
+    async def room_for(self, number: int) -> None:
+        """Wait until page `number` is within the window ahead of the last committed page."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: number < self.next + self.window)
+
+    async def deliver(
+        self,
+        number: int,
+        page: Any,
+        commit: Callable[[Any], dict[str, int]],
+        after: Callable[[Any, dict[str, int]], None],
+    ) -> None:
+        """Hand in fetched page `number`; return once it is committed.
+
+        `commit(page)` runs in a worker thread (one at a time, in page order) and returns the page's counts;
+        `after(page, counts)` runs on the event loop right after. If a commit fails, every page waiting
+        behind it fails with the same error (their tasks are retried, delivering again).
+        """
+        async with self._changed:
+            if self.committed(number):
+                return
+            self._ready[number] = page
+            self._error = None
+        async with self._turn:
+            while True:
+                async with self._changed:
+                    ready = self._ready.get(self.next)
+                if ready is None:
+                    break
+                try:
+                    counts = await asyncio.to_thread(commit, ready)
+                except BaseException as exc:
+                    async with self._changed:
+                        self._error = exc
+                        self._changed.notify_all()
+                    raise
+                after(ready, counts)
+                async with self._changed:
+                    done = self.next
+                    self.counts[done] = counts
+                    del self._ready[done]
+                    self.next = done + 1
+                    self._changed.notify_all()
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.committed(number) or self._error is not None)
+            if not self.committed(number) and self._error is not None:
+                raise self._error
+
+
+class ParentQueue:
+    """Ids of variable products whose variations are due, handed out in chunks; each id once per run."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._seen: set[int] = set()
+        self._closed = False
+        self._changed = asyncio.Condition()
+
+    def extend(self, ids: Any) -> None:
+        """Add ids (called on the event loop); an id already handed out this run is not added again."""
+        new = [i for i in ids if i not in self._seen]
+        self._seen.update(new)
+        self._ids.extend(new)
+        if new:
+            asyncio.ensure_future(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def close(self) -> None:
+        """No more ids will come: `take` returns [] once the queue is empty."""
+        async with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    async def take(self, most: int) -> list[int]:
+        """Up to `most` ids, waiting for at least one; [] when closed and empty."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: bool(self._ids) or self._closed)
+            chunk, self._ids = self._ids[:most], self._ids[most:]
+            return chunk
 
 
 _CONTEXTS: dict[str, SyncContext] = {}

@@ -35,8 +35,18 @@ to bugs. Flows report these as a failed run with that line instead of a tracebac
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures a later attempt may not meet (network, rate limit, 5xx, a task timeout)."""
+    """True for failures a later attempt may not meet (network, rate limit, 5xx, a task timeout); a group
+    of failures (concurrent requests) is transient when each of them is."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_transient(e) for e in exc.exceptions)
     return isinstance(exc, (*RETRYABLE, TimeoutError))
+
+
+def first_failure(exc: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups, for a one-line report."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def retry_transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -23,6 +23,10 @@ def run_migrations_online() -> None:
             connection.commit()
         try:
             with connection.begin():
+                if sqlite:
+                    # pysqlite runs DDL outside any transaction unless one is open: open it, so a migration
+                    # that fails half-way (a refused downgrade) leaves nothing behind.
+                    connection.exec_driver_sql("BEGIN")
                 context.configure(
                     connection=connection,
                     target_metadata=target_metadata,

@@ -68,7 +68,7 @@ def _store_snapshot(sb: Sandbox) -> dict[tuple[str, int], str]:
             page += 1
 
     snap: dict[tuple[str, int], str] = {}
-    for p in every("products"):
+    for p in every("products") + every("products", status="trash"):
         snap[("products", p["id"])] = content_hash(p)
         if p["type"] == "variable":
             for v in every(f"products/{p['id']}/variations"):
@@ -111,16 +111,42 @@ class Probe:
         stale = sorted(k for k in store.keys() & hub.keys() if store[k] != hub[k])[:5]
         assert (missing, extra, stale) == ([], [], []), "hub differs from store"
 
+    def assert_hub_has_store(self) -> None:
+        """Every record the store serves is in the hub as served (deletions may wait for a full run)."""
+        store, hub = self.store(), self.hub()
+        missing = sorted(set(store) - set(hub))[:5]
+        stale = sorted(k for k in store.keys() & hub.keys() if store[k] != hub[k])[:5]
+        assert (missing, stale) == ([], []), "hub lacks what the store has"
+
     def requests(self) -> int:
         return self.sb.call(lambda: self.sb.woocommerce.stats.total)
 
     def requests_by_path(self) -> dict[str, int]:
         return self.sb.call(lambda: dict(self.sb.woocommerce.stats.by_path))
 
-    def pages_read(self, path: str) -> int:
-        """Listing pages requested for `path` (the client's `_fields=id` credentials probe left out)."""
+    def pages_read(self, path: str, *, status: str | None | bool = True) -> int:
+        """Listing pages requested for `path` (the credentials probe and id listings left out).
+
+        `status=None` counts only listings without a `status` filter (e.g. not the trashed records'),
+        a string only that status; by default every listing.
+        """
         recent = self.sb.call(lambda: list(self.sb.woocommerce.stats.recent))
-        return sum(1 for r in recent if r["path"] == path and "_fields=id" not in r["query"])
+
+        def wanted(query: str) -> bool:
+            if "_fields=id" in query:
+                return False
+            if status is True:
+                return True
+            if status is None:
+                return "status=" not in query
+            return f"status={status}" in query
+
+        return sum(1 for r in recent if r["path"] == path and wanted(r["query"]))
+
+    def id_pages(self, path: str) -> int:
+        """Pages of `path` read for ids and modification times only (a listing's confirmation)."""
+        recent = self.sb.call(lambda: list(self.sb.woocommerce.stats.recent))
+        return sum(1 for r in recent if r["path"] == path and "_fields=id%2Cdate_modified_gmt" in r["query"])
 
     def reset_requests(self) -> None:
         self.sb.call(self.sb.woocommerce.stats.reset)

@@ -3,6 +3,7 @@ wrapper (`run_sync(use_prefect=False)`); tests/flows/test_flow.py covers the flo
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -44,9 +45,10 @@ def test_second_run_reads_only_what_changed(sync, probe, sandbox) -> None:  # ty
     summary = sync()
 
     assert summary["counts"]["updated"] >= 5
-    assert probe.pages_read("/wp-json/wc/v3/products") == 1, "changed products fit on one page"
+    assert probe.pages_read("/wp-json/wc/v3/products") == 2, "one page of changed products, one of trashed"
     assert probe.pages_read("/wp-json/wc/v3/orders") == 2, "one page of changed orders, one of trashed ones"
-    assert probe.pages_read("/wp-json/wc/v3/customers") == 3, "customers are read in full (25, 10 a page)"
+    assert probe.pages_read("/wp-json/wc/v3/customers") == 0, "customers are compared, not read in full"
+    assert probe.id_pages("/wp-json/wc/v3/customers") == 1, "their ids and times: 25 on one page of 100"
     probe.assert_hub_equals_store()
 
 
@@ -112,41 +114,45 @@ def test_incremental_run_tombstones_deleted_customers(sync, sandbox, engine) -> 
 
 
 def test_killed_run_resumes_and_refetches_at_most_one_batch(sync, probe, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # 40 products at 5 a page are 8 pages; max_concurrency 3 makes batches of 6 pages: [1], [2-7], [8].
-    real = tasks.pull.store_pages
+    # 40 products at 5 a page are 8 pages; max_concurrency 3 makes batches (and the fetch window) of 6 pages.
+    real = tasks.pull._commit
     commits = {"products": 0}
 
     class Killed(Exception):
         pass
 
-    def dying(ctx, listing, fetched):  # type: ignore[no-untyped-def]
+    def dying(ctx, listing, page):  # type: ignore[no-untyped-def]
         if listing.name == "products":
             commits["products"] += 1
-            if commits["products"] == 3:
+            if commits["products"] >= 4:  # from the 4th product page on, nothing commits any more
                 raise Killed("process killed between fetch and commit")
-        return real(ctx, listing, fetched)
+        return real(ctx, listing, page)
 
-    monkeypatch.setattr(tasks.pull, "store_pages", dying)
+    monkeypatch.setattr(tasks.pull, "_commit", dying)
+    probe.reset_requests()
     with pytest.raises(Killed):
         sync(batch_size=5)
-    monkeypatch.setattr(tasks.pull, "store_pages", real)
+    fetched_before_kill = probe.pages_read("/wp-json/wc/v3/products", status=None)
+    monkeypatch.setattr(tasks.pull, "_commit", real)
     with probe.engine.connect() as conn:
         kept = conn.execute(
-            sa.select(sa.func.count()).where(Product.__table__.c.parent_remote_id.is_(None))
+            sa.select(sa.func.count()).where(
+                Product.__table__.c.parent_remote_id.is_(None), Product.__table__.c.status != "trash"
+            )
         ).scalar()
         run = conn.execute(sa.select(SyncRun.__table__).order_by(SyncRun.__table__.c.id)).first()
-    assert kept == 35, "pages 1-7 (5 products each) were committed before the kill"
+    assert kept == 15, "pages 1-3 (5 products each) were committed before the kill"
     assert run.status == "failed" and "killed" in run.error
+    assert fetched_before_kill - 3 <= 6, "no page is fetched more than one batch ahead of the commits"
 
     probe.reset_requests()
     summary = sync(batch_size=5)
 
     assert summary["status"] == OK
     probe.assert_hub_equals_store()
-    product_pages = probe.pages_read("/wp-json/wc/v3/products")
-    # The resumed run reads the one page that was in flight, plus at most one more because the window
-    # overlaps the cursor by a second.
-    assert product_pages <= 2
+    # The resumed run reads the 25 products not committed (5 pages), plus at most one more page because
+    # the window overlaps the cursor by a second.
+    assert probe.pages_read("/wp-json/wc/v3/products", status=None) <= 6
 
 
 def test_faults_and_429s_still_end_with_an_exact_mirror(sync, probe, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -193,7 +199,9 @@ def test_malformed_records_are_quarantined(sync, probe, sandbox, engine, monkeyp
     with engine.connect() as conn:
         reasons = conn.execute(sa.text("SELECT reason FROM sync_quarantine ORDER BY reason")).scalars().all()
         stored = conn.execute(
-            sa.select(sa.func.count()).where(Product.__table__.c.parent_remote_id.is_(None))
+            sa.select(sa.func.count()).where(
+                Product.__table__.c.parent_remote_id.is_(None), Product.__table__.c.status != "trash"
+            )
         ).scalar()
     assert any("invalid id" in r for r in reasons)
     assert any("date_modified_gmt" in r for r in reasons)
@@ -214,4 +222,97 @@ def test_pages_are_read_to_the_end_when_a_proxy_strips_the_totals(sync, probe, m
     monkeypatch.setattr(woo_client, "read_totals", lambda headers: (-1, -1))
     summary = sync()
     assert summary["status"] == OK
+    probe.assert_hub_equals_store()
+
+
+def _shift_the_listing_after_its_first_page(sandbox, monkeypatch, listing: str = "orders") -> dict:  # type: ignore[no-untyped-def]
+    """While the sync reads `listing`, right after page 1 commits: delete a record of page 1 and create a new
+    one. Page 2 then starts one record later (its first record slid onto page 1: never read), and the total
+    is unchanged, so no count can tell."""
+    real = tasks.pull._commit
+    wc = sandbox.woocommerce
+    happened: dict = {}
+
+    def commit(ctx, lst, page):  # type: ignore[no-untyped-def]
+        counts = real(ctx, lst, page)
+        if lst.name == listing and page.page == 1 and not happened:
+            happened["deleted"] = page.items[0]["id"]
+            sandbox.call(lambda: wc.delete("order", happened["deleted"], force=True))
+            happened["created"] = sandbox.call(
+                lambda: wc.create("order", {"status": "processing", "line_items": [], "currency": "USD"})
+            )
+        return counts
+
+    monkeypatch.setattr(tasks.pull, "_commit", commit)
+    return happened
+
+
+def test_a_record_skipped_while_the_listing_shifted_is_caught(sync, probe, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    happened = _shift_the_listing_after_its_first_page(sandbox, monkeypatch)
+
+    summary = sync(batch_size=5)
+
+    assert happened, "the listing was shifted during the read"
+    assert summary["status"] == OK
+    assert summary["counts"]["missed"] >= 1, "the confirmation found what the pages skipped"
+    probe.assert_hub_equals_store()
+
+
+def test_the_cursor_does_not_pass_what_no_confirmation_covered(
+    sync, probe, sandbox, monkeypatch, engine
+) -> None:  # type: ignore[no-untyped-def]
+    sync(batch_size=5)  # a first run: everything confirmed
+    wc = sandbox.woocommerce
+    # An incremental window of 3 pages, one second apart: a skipped record is older than the cursor's second.
+    now = int(time.time())
+    for i, order_id in enumerate(sandbox.call(wc.ids, "order")[:12]):
+        sandbox.call(wc.touch, "order", [order_id], at=now - 60 + i)
+    happened = _shift_the_listing_after_its_first_page(sandbox, monkeypatch)
+    real_confirm = tasks.pull.confirm_listing.fn
+
+    async def killed_before_confirming(ctx_key, listing):  # type: ignore[no-untyped-def]
+        if listing.name != "orders":
+            return await real_confirm(ctx_key, listing)
+        raise RuntimeError("process killed before the confirmation")
+
+    monkeypatch.setattr(tasks.pull.confirm_listing, "fn", killed_before_confirming)
+    with pytest.raises(RuntimeError, match="killed"):
+        sync(batch_size=5)
+    with engine.connect() as conn:
+        cursor = cursors.read(conn, "test", "orders")
+    assert cursor.state.get("unconfirmed_from"), "the window of the killed run is still to be confirmed"
+
+    monkeypatch.setattr(tasks.pull.confirm_listing, "fn", real_confirm)
+    summary = sync(batch_size=5)
+
+    assert happened and summary["counts"]["missed"] >= 1
+    probe.assert_hub_has_store()  # the deleted order waits for the nightly full run (or its webhook)
+    with engine.connect() as conn:
+        assert cursors.read(conn, "test", "orders").state == {}
+
+
+def test_variations_left_by_a_killed_run_are_read_by_the_next(sync, probe, monkeypatch, engine) -> None:  # type: ignore[no-untyped-def]
+    from hub import pending
+
+    real = tasks.pull.commit_variations
+
+    def killed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("process killed while reading variations")
+
+    monkeypatch.setattr(tasks.pull, "commit_variations", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        sync()
+    with engine.connect() as conn:
+        left = pending.pending(conn, "test", pending.VARIATIONS)
+        variations = conn.execute(
+            sa.select(sa.func.count()).where(Product.__table__.c.parent_remote_id.is_not(None))
+        ).scalar()
+    assert left and variations == 0, "the product pages committed; their variations are pending"
+
+    monkeypatch.setattr(tasks.pull, "commit_variations", real)
+    summary = sync()
+
+    assert summary["status"] == OK
+    with engine.connect() as conn:
+        assert pending.pending(conn, "test", pending.VARIATIONS) == []
     probe.assert_hub_equals_store()

@@ -3,6 +3,7 @@ the batch or its cursor (quarantine with the reason, including records the datab
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,11 +11,23 @@ import pytest
 import sqlalchemy as sa
 
 from hub import cursors
-from hub.batches import BatchTarget, commit_batch, write_records
+from hub.batches import BatchTarget, commit_page, commit_variations, write_records
 from hub.db import create_hub_engine
 from hub.models import Customer, Order, OrderLineItem, Product, SyncQuarantine
 
 P, C, Q = Product.__table__, Customer.__table__, SyncQuarantine.__table__
+
+
+def _commit(
+    engine: sa.Engine, target: BatchTarget, objects: list[Any], variations: dict[int, Any]
+) -> Counter[str]:
+    """A page as the pull commits it, then its variations in their own transaction (as `pull-variations`)."""
+    counts: Counter[str] = Counter(commit_page(engine, target, objects, page=1, total_pages=1))
+    if variations:
+        counts.update(commit_variations(engine, target, variations))
+    return counts
+
+
 ORDERS = Order.__table__
 
 
@@ -96,17 +109,12 @@ def test_what_real_stores_send_is_stored(engine: sa.Engine) -> None:
         _product(2, meta_data=[{"key": "note\x00", "value": "a\x00b"}]),
     ]
     variations = {1: [_product(3, type="subscription_variation", parent_id=1)]}
-    counts = commit_batch(engine, _target("products"), products, variations, last_page=1, total_pages=1)
+    counts = _commit(engine, _target("products"), products, variations)
     assert counts["inserted"] == 3 and counts["quarantined"] == 0
 
     phone = "+44 (0)20 7946 0000 ext 1234 - reception, ask for deliveries please"
-    commit_batch(
-        engine,
-        _target("customers"),
-        [{"id": 5, "email": "a@example.com", "billing": {"phone": phone}}],
-        {},
-        last_page=1,
-        total_pages=1,
+    _commit(
+        engine, _target("customers"), [{"id": 5, "email": "a@example.com", "billing": {"phone": phone}}], {}
     )
     with engine.connect() as conn:
         rows = {r.remote_id: r for r in conn.execute(sa.select(P))}
@@ -118,7 +126,7 @@ def test_what_real_stores_send_is_stored(engine: sa.Engine) -> None:
 
 def test_malformed_children_are_quarantined_and_the_rest_stored(engine: sa.Engine) -> None:
     orders = [_order(1), _order(2, refunds=["not an object"], customer_note="a\x00b"), _order(3)]
-    counts = commit_batch(engine, _target("orders"), orders, {}, last_page=1, total_pages=1)
+    counts = _commit(engine, _target("orders"), orders, {})
     assert counts["quarantined"] == 1
     assert _ids(engine, ORDERS) == [1, 3]
     (bad,) = _quarantined(engine)
@@ -131,7 +139,7 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_batch_commits(engi
     products = [_product(1), _product(2, sku="REFUSED", date_modified_gmt="2024-06-01T00:00:00"), _product(4)]
     variations = {4: [_product(5, parent_id=4), _product(6, parent_id=4, sku="REFUSED")]}
 
-    counts = commit_batch(engine, _target("products"), products, variations, last_page=1, total_pages=1)
+    counts = _commit(engine, _target("products"), products, variations)
 
     assert counts["inserted"] == 3 and counts["quarantined"] == 2
     assert _ids(engine, P) == [1, 4, 5]
@@ -145,14 +153,14 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_batch_commits(engi
     assert cursor == datetime(2024, 6, 1, tzinfo=UTC), "the cursor passes the refused record"
 
     # The next batch writes set-based again and the refused record stays where it is.
-    counts = commit_batch(engine, _target("products"), [_product(7)], {}, last_page=1, total_pages=1)
+    counts = _commit(engine, _target("products"), [_product(7)], {})
     assert counts["inserted"] == 1 and counts["quarantined"] == 0
 
 
 def test_an_order_whose_line_item_is_refused_is_quarantined_whole(engine: sa.Engine) -> None:
     _refuse(engine, "order_line_items", "name", "REFUSED")
     orders = [_order(1), _order(2, line_items=[{"id": 20, "quantity": 1, "name": "REFUSED"}]), _order(3)]
-    counts = commit_batch(engine, _target("orders"), orders, {}, last_page=1, total_pages=1)
+    counts = _commit(engine, _target("orders"), orders, {})
     assert counts["quarantined"] == 1
     assert _ids(engine, ORDERS) == [1, 3]
     with engine.connect() as conn:
@@ -180,7 +188,7 @@ def test_errors_that_are_not_the_records_fault_are_raised(engine: sa.Engine) -> 
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE products RENAME COLUMN stock_status TO stock_status_old"))
     with pytest.raises(sa.exc.DBAPIError):
-        commit_batch(engine, _target("products"), [_product(1)], {}, last_page=1, total_pages=1)
+        _commit(engine, _target("products"), [_product(1)], {})
     assert _quarantined(engine) == []
     with engine.connect() as conn:
         assert cursors.read(conn, "s1", "products").modified_after is None
