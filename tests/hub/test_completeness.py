@@ -1,4 +1,4 @@
-"""What a listing's confirmation fetches (`hub.completeness`) and what a page leaves pending (`hub.pending`)."""
+"""What a confirmation fetches (`hub.completeness`) and what a page leaves pending (`hub.pending`)."""
 
 from __future__ import annotations
 
