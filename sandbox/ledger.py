@@ -534,6 +534,32 @@ class Ledger:
         self._queue_settlement(c)
         return c
 
+    def link_order(self, gateway: str, charge_id: str, order_id: int, *, at: int) -> Charge:
+        """Name `order_id` in the metadata of a charge that names no order (any id `find_charge` knows).
+
+        What a WooCommerce plugin's checkout would have written had it taken the payment; the store calls it
+        when an order is marked paid with the charge's id (`sandbox.woocommerce.gateways`). A charge already
+        naming `order_id` is left as it is; one naming another order raises `InvalidState`.
+        """
+        c = self._require(gateway, charge_id)
+        if c.order_id == order_id:
+            return c
+        if c.order_id is not None:
+            raise InvalidState(f"charge {c.id} names order {c.order_id}", code="order_mismatch")
+        g = c.gateway
+        c.metadata = {**c.metadata, **order_metadata(g, order_id)}
+        c.order_id, c.updated = order_id, max(c.updated, at)
+        self._by_order[g].setdefault(order_id, []).append(c)
+        for r in c.refunds:
+            r.order_id = order_id
+        if c.dispute is not None:
+            c.dispute.order_id = order_id
+        if g in PAYOUT_GATEWAYS:
+            for e in self._entries[g].values():
+                if e.charge_id == c.id:
+                    e.order_id = order_id
+        return c
+
     def _require(self, gateway: str, any_id: str) -> Charge:
         c = self.find_charge(gateway, any_id)
         if c is None:

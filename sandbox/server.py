@@ -28,7 +28,13 @@ import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
 from sandbox.woocommerce import WooCommerceService
-from sandbox.world import DEFAULT_CONTACT_FLAG_RATE, DEFAULT_DISCREPANCY_RATE, World, build_world
+from sandbox.world import (
+    DEFAULT_CONTACT_FLAG_RATE,
+    DEFAULT_DISCREPANCY_RATE,
+    DEFAULT_VARIABLE_SHARE,
+    World,
+    build_world,
+)
 
 __all__ = ["SERVICES", "Sandbox", "current_minute", "run_sandbox", "start_sandbox"]
 
@@ -240,12 +246,14 @@ def start_sandbox(
     discrepancy_rate: float = DEFAULT_DISCREPANCY_RATE,
     contact_flag_rate: float = DEFAULT_CONTACT_FLAG_RATE,
     admin_token: str | None = None,
+    variable_share: float = DEFAULT_VARIABLE_SHARE,
 ) -> Sandbox:
     """Build the world, start every service and return the running `Sandbox` (call `.stop()`).
 
     The world's history ends at `now` (epoch seconds; None = the current time rounded down to the minute,
     so vendors' "last 30 days" windows see recent activity; pass it for reproducible dates).
-    `discrepancy_rate` and `contact_flag_rate` are `build_world`'s. All three are ignored with `world=`.
+    `discrepancy_rate`, `contact_flag_rate` and `variable_share` are `build_world`'s. They are ignored
+    with `world=`.
 
     The admin routes (`/_sandbox/...`) answer loopback clients only, unless `admin_token` is given:
     then they answer any client that sends `Authorization: Bearer <admin_token>`, and no other.
@@ -265,6 +273,7 @@ def start_sandbox(
             end=current_minute() if now is None else int(now),
             discrepancy_rate=discrepancy_rate,
             contact_flag_rate=contact_flag_rate,
+            variable_share=variable_share,
         )
     # The world is long-lived: move it out of the cyclic GC's sight so collections during a large pull
     # do not rescan hundreds of thousands of records.

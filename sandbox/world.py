@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_CONTACT_FLAG_RATE",
     "DEFAULT_DISCREPANCY_RATE",
     "DEFAULT_END",
+    "DEFAULT_VARIABLE_SHARE",
     "GATEWAYS",
     "METHOD_GATEWAY",
     "Customer",
@@ -76,6 +77,8 @@ _STATUS_WEIGHTS = (5, 14, 4, 60, 5, 4, 4, 4)
 PAID_STATUSES = frozenset({"processing", "completed", "refunded"})
 
 DEFAULT_END = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+#: Share of products that are variable (each with 3-6 variations).
+DEFAULT_VARIABLE_SHARE = 0.10
 _YEAR = 365 * 86400
 
 _ALNUM = string.ascii_letters + string.digits
@@ -328,6 +331,7 @@ def build_world(
     end: int = DEFAULT_END,
     discrepancy_rate: float = DEFAULT_DISCREPANCY_RATE,
     contact_flag_rate: float = DEFAULT_CONTACT_FLAG_RATE,
+    variable_share: float = DEFAULT_VARIABLE_SHARE,
 ) -> World:
     """Build the world for `seed`. Same arguments, same world, byte for byte.
 
@@ -335,11 +339,18 @@ def build_world(
     built without one never depends on the clock; the sandbox passes the time it starts). Writes made
     later through a stand-in carry the real current time and so sort after it. `discrepancy_rate` is the
     share of paid orders given one planted gateway discrepancy (`sandbox.history`), `contact_flag_rate`
-    the share of contacts given a messaging flag (`sandbox.contacts`); both in [0, 1].
+    the share of contacts given a messaging flag (`sandbox.contacts`); both in [0, 1]. `variable_share`
+    (in [0, 1]) is the share of products that are variable: exactly `round(variable_share * products)` of
+    them, picked by the seed (5,000 products at 0.1962 have 981 variable ones).
     """
     if min(products, customers, orders) < 0:
         raise ValueError("sizes must be >= 0")
-    for name, rate in (("discrepancy_rate", discrepancy_rate), ("contact_flag_rate", contact_flag_rate)):
+    rates = (
+        ("discrepancy_rate", discrepancy_rate),
+        ("contact_flag_rate", contact_flag_rate),
+        ("variable_share", variable_share),
+    )
+    for name, rate in rates:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {rate}")
     rng = random.Random(seed)
@@ -348,6 +359,10 @@ def build_world(
     prods: dict[int, Product] = {}
     variations: dict[int, Variation] = {}
     choices, rand, randrange = rng.choices, rng.random, rng.randrange
+    # Which products are variable: an exact count (a benchmark gets the mix it asks for), drawn from a
+    # stream of its own.
+    n_variable = min(products, round(variable_share * products))
+    variable_at = set(random.Random(seed * 1_000_151 + 11).sample(range(products), n_variable))
 
     for n in range(products):
         post_id += 1
@@ -355,7 +370,7 @@ def build_world(
         name = f"{choices(_ADJ)[0]} {choices(_NOUN)[0]}"
         created = randrange(start, end - 86400)
         modified = min(created + int(rand() ** 3 * (end - created)), end)
-        variable = rand() < 0.10
+        variable = n in variable_at
         regular = _money_cents(rng)
         sale = regular - regular // 5 if rand() < 0.15 else None
         status = "publish" if rand() < 0.94 else choices(("draft", "private", "pending", "trash"))[0]

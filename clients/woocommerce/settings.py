@@ -18,11 +18,13 @@ TOTAL_PAGES_HEADER = "X-WP-TotalPages"
 # inconsistent) X-WP-TotalPages is not believed, and a read without totals stops here.
 MAX_TOTAL_PAGES = 100_000
 NO_ROUTE_CODE = "rest_no_route"
-# The 404 codes that say a record does not exist: `woocommerce_rest_invalid_id` (customers) and
-# `woocommerce_rest_<post type>_invalid_id` (`..._product_invalid_id`, `..._shop_order_invalid_id`,
-# `..._product_variation_invalid_id`, ...). Any other 404 (`rest_no_route`, a plugin's code, a
-# bare HTML page) says nothing about the record.
-GONE_CODE = re.compile(r"woocommerce_rest_(?:[a-z0-9]+(?:_[a-z0-9]+)*_)?invalid_id")
+# The 404 codes that say a record does not exist: `woocommerce_rest_<post type>_invalid_id`
+# (`..._product_invalid_id`, `..._shop_order_invalid_id`, `..._product_variation_invalid_id`, ...) and,
+# for customers, `wc_user_invalid_id` (current WooCommerce looks the user up with
+# `Users::get_user_in_current_site` on GET, PUT and DELETE) or `woocommerce_rest_invalid_id` (older
+# releases). Any other 404 (`rest_no_route`, a plugin's code, a bare HTML page) says nothing about
+# the record.
+GONE_CODE = re.compile(r"woocommerce_rest_(?:[a-z0-9]+(?:_[a-z0-9]+)*_)?invalid_id|wc_user_invalid_id")
 
 
 @dataclass(frozen=True)

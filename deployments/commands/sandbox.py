@@ -120,6 +120,10 @@ def up(
         float,
         typer.Option(help="Share of customers' phones and emails the providers refuse or bounce (0..1)."),
     ] = 0.05,
+    variable_share: Annotated[
+        float,
+        typer.Option(help="Share of products that are variable, 3-6 variations each (0..1; exact count)."),
+    ] = 0.10,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON line of URLs and credentials, then serve.")
     ] = False,
@@ -141,7 +145,12 @@ def up(
             fail(f"{flag} must be 0 or more, got {value}")
     if cache_records < 0:
         fail(f"--cache-records must be 0 or more, got {cache_records}")
-    for flag, rate in (("--discrepancy-rate", discrepancy_rate), ("--contact-flag-rate", contact_flag_rate)):
+    rates = (
+        ("--discrepancy-rate", discrepancy_rate),
+        ("--contact-flag-rate", contact_flag_rate),
+        ("--variable-share", variable_share),
+    )
+    for flag, rate in rates:
         if not 0.0 <= rate <= 1.0:
             fail(f"{flag} must be between 0 and 1, got {rate}")
     end: int | None = None
@@ -194,6 +203,7 @@ def up(
             now=end,
             discrepancy_rate=discrepancy_rate,
             contact_flag_rate=contact_flag_rate,
+            variable_share=variable_share,
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port or 'a free port'} ({exc.strerror or exc}); try --port 0")

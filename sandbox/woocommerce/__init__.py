@@ -19,6 +19,7 @@ Layout (imports point down this list, never up):
     auth            REST authentication (Basic/query/OAuth 1.0a) and key permissions
     queries         listing filters, sorting and the GET handlers
     webhooks        topics, deliveries, the ping, and the webhook routes
+    gateways        the payment plugins: refunds at the gateway (the world's ledger), paid orders
     writes          create/update/delete/trash/restore/touch and their REST handlers
     batch           the batch endpoints, item by item as WooCommerce runs them
     refunds         refunds and their routes

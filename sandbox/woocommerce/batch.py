@@ -30,8 +30,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .encoding import as_int
-from .errors import WooError, invalid_param
+from .encoding import as_int, php_empty
+from .errors import WooError, exists, invalid_id, invalid_param, update_invalid_id
 from .rendering import record_bytes
 from .rest import Req, json_response
 from .schemas import SCHEMAS
@@ -42,7 +42,6 @@ from .writes import create, delete, update
 
 __all__ = ["batcher", "php_int"]
 
-_POST_TYPE = {"product": "product", "variation": "product_variation", "order": "shop_order"}
 _VARIATION_VIA_PRODUCTS = (
     "To manipulate product variations you should use the "
     "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint."
@@ -74,10 +73,6 @@ def php_int(value: Any) -> int:
     return 0
 
 
-def _php_empty(value: Any) -> bool:
-    return value in (None, False, 0, "", "0") or (isinstance(value, list | dict) and not value)
-
-
 def _is_numeric(value: Any) -> bool:
     if isinstance(value, bool):
         return False
@@ -90,25 +85,6 @@ def _is_numeric(value: Any) -> bool:
 
 
 # --- the per-item errors ----------------------------------------------------------------------------
-def _exists(kind: str) -> WooError:
-    if kind == "customer":
-        return WooError("woocommerce_rest_customer_exists", "Cannot create existing resource.", 400)
-    post_type = _POST_TYPE[kind]
-    return WooError(f"woocommerce_rest_{post_type}_exists", f"Cannot create existing {post_type}.", 400)
-
-
-def _update_invalid_id(kind: str) -> WooError:
-    if kind == "customer":
-        return WooError("woocommerce_rest_invalid_id", "Invalid resource ID.", 400)
-    return WooError(f"woocommerce_rest_{_POST_TYPE[kind]}_invalid_id", "Invalid ID.", 400)
-
-
-def _delete_invalid_id(kind: str) -> WooError:
-    if kind == "customer":
-        return WooError("wc_user_invalid_id", "Invalid user ID.", 404)
-    return WooError(f"woocommerce_rest_{_POST_TYPE[kind]}_invalid_id", "Invalid ID.", 404)
-
-
 def _variation_via_products() -> WooError:
     return WooError("woocommerce_rest_invalid_product_id", _VARIATION_VIA_PRODUCTS, 404)
 
@@ -172,8 +148,8 @@ def _create_item(st: Store, kind: str, item: Any, parent: int | None) -> dict[st
     try:
         if not isinstance(item, dict):  # WooCommerce would create a record of defaults (see docs)
             raise invalid_param({"create": ("rest_invalid_type", "create[] is not of type object.")})
-        if not _php_empty(item.get("id")):
-            raise _exists(kind)
+        if not php_empty(item.get("id")):
+            raise exists(kind)
         body = _as_controller_sees_it(kind, item)
         if kind == "customer":
             email = body.get("email")
@@ -193,7 +169,7 @@ def _update_item(st: Store, kind: str, item: Any, parent: int | None) -> dict[st
     sent_id = item.get("id") if isinstance(item, dict) else None
     try:
         if not isinstance(item, dict):
-            raise _update_invalid_id(kind)
+            raise update_invalid_id(kind)
         if kind == "customer":  # Users::get_user_in_current_site(): a non-numeric id is no user
             rid = php_int(sent_id) if _is_numeric(sent_id) else 0
         else:
@@ -203,16 +179,9 @@ def _update_item(st: Store, kind: str, item: Any, parent: int | None) -> dict[st
             raise _variation_via_products()
         # The sandbox also refuses another product's variation (WooCommerce's batch would update it).
         if rec is None or (kind == "variation" and rec.parent_id != parent):
-            raise _update_invalid_id(kind)
+            raise update_invalid_id(kind)
         body = _as_controller_sees_it(kind, item)
-        if kind == "customer":
-            email = body.get("email")
-            other = st.emails.get(str(email).lower()) if email else None
-            if other is not None and email != rec.email:  # email_exists() ignores case, !== does not
-                raise WooError("woocommerce_rest_customer_invalid_email", "Email address is invalid.", 400)
-            if body.get("username") and body["username"] != rec.username:
-                raise WooError("woocommerce_rest_customer_invalid_argument", "Username isn't editable.", 400)
-        update(st, kind, rec, body, validate=False)
+        update(st, kind, rec, body, validate=False)  # its own refusals (email taken, username) as a PUT's
         return json.loads(record_bytes(st, kind, rec))
     except WooError as exc:
         return {"id": sent_id, "error": exc.body()}
@@ -224,7 +193,7 @@ def _delete_item(st: Store, kind: str, rid: int, parent: int | None) -> dict[str
         if rec is None and kind == "product" and rid in st.world.variations:
             raise _variation_via_products()
         if rec is None or (kind == "variation" and rec.parent_id != parent):
-            raise _delete_invalid_id(kind)
+            raise invalid_id(kind)  # delete_item's 404
         return delete(st, kind, rec, force=True)
     except WooError as exc:
         return {"id": rid, "error": exc.body()}

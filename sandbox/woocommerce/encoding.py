@@ -22,6 +22,7 @@ __all__ = [
     "parse_list",
     "parse_php_query",
     "parse_wp_date",
+    "php_empty",
     "php_json",
     "rawurlencode",
 ]
@@ -124,3 +125,8 @@ def as_int(v: Any, default: int = 0) -> int:
         return int(v)
     except (TypeError, ValueError):
         return default
+
+
+def php_empty(value: Any) -> bool:
+    """PHP's `empty()`: null, false, 0, 0.0, "", "0" and an empty array."""
+    return value in (None, False, 0, "", "0") or (isinstance(value, list | dict) and not value)

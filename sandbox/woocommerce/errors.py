@@ -12,7 +12,19 @@ from starlette.responses import Response
 from .encoding import php_json
 from .settings import JSON_CT
 
-__all__ = ["WooError", "invalid_id", "invalid_param"]
+__all__ = [
+    "POST_TYPE",
+    "WooError",
+    "exists",
+    "invalid_id",
+    "invalid_param",
+    "parent_mismatch",
+    "update_invalid_id",
+    "user_invalid_id",
+]
+
+#: WooCommerce's post type of each record kind (the `{post_type}` in its error codes).
+POST_TYPE = {"product": "product", "variation": "product_variation", "order": "shop_order"}
 
 
 class WooError(Exception):
@@ -41,11 +53,39 @@ def invalid_param(errors: dict[str, tuple[str, str]]) -> WooError:
 
 
 def invalid_id(kind: str) -> WooError:
-    """The 404 a single-record route answers for an id that is not a `kind` (get, update, delete)."""
-    code = {
-        "product": ("woocommerce_rest_product_invalid_id", "Invalid ID."),
-        "variation": ("woocommerce_rest_product_variation_invalid_id", "Invalid ID."),
-        "customer": ("woocommerce_rest_invalid_id", "Invalid resource ID."),
-        "order": ("woocommerce_rest_shop_order_invalid_id", "Invalid ID."),
-    }[kind]
-    return WooError(code[0], code[1], 404)
+    """The 404 of `get_item`/`delete_item` for an id that is not a `kind` (`WC_REST_CRUD_Controller`).
+
+    Customers answer `user_invalid_id()` instead: their routes look the user up in the permission check.
+    """
+    if kind == "customer":
+        return user_invalid_id()
+    return WooError(f"woocommerce_rest_{POST_TYPE[kind]}_invalid_id", "Invalid ID.", 404)
+
+
+def update_invalid_id(kind: str) -> WooError:
+    """What `update_item` answers for an id that is not a `kind`: the same code as a GET, with status 400.
+
+    A dispatched customer PUT never gets here (its permission check answers `user_invalid_id()` first);
+    a batch update calls `update_item` directly and does.
+    """
+    if kind == "customer":
+        return WooError("woocommerce_rest_invalid_id", "Invalid resource ID.", 400)
+    return WooError(f"woocommerce_rest_{POST_TYPE[kind]}_invalid_id", "Invalid ID.", 400)
+
+
+def user_invalid_id() -> WooError:
+    """`Users::get_user_in_current_site()` for an unknown user: customers' GET, PUT and DELETE (404)."""
+    return WooError("wc_user_invalid_id", "Invalid user ID.", 404)
+
+
+def exists(kind: str) -> WooError:
+    """`create_item` given a non-empty `id`: WooCommerce refuses to create an existing record (400)."""
+    if kind == "customer":
+        return WooError("woocommerce_rest_customer_exists", "Cannot create existing resource.", 400)
+    post_type = POST_TYPE[kind]
+    return WooError(f"woocommerce_rest_{post_type}_exists", f"Cannot create existing {post_type}.", 400)
+
+
+def parent_mismatch() -> WooError:
+    """A variation PUT under another product: the variations controller's permission check (403)."""
+    return WooError("woocommerce_rest_cannot_edit", "Parent product does not match current variation.", 403)

@@ -80,7 +80,9 @@ def _query(st: Store, kind: str, args: dict[str, Any], parent: int | None) -> li
         status = args.get("status", "any")
         statuses = set(status if isinstance(status, list) else [status])
         if "any" in statuses:
-            recs = [r for r in recs if r.status != "trash" or (statuses - {"any"} and r.status in statuses)]
+            # WP_Query's `any` leaves out trash; an `any` anywhere in an orders list short-circuits to
+            # plain `any` (WC_REST_Orders_Controller::prepare_objects_query), so `any,trash` has no trash.
+            recs = [r for r in recs if r.status != "trash"]
         else:
             recs = [r for r in recs if r.status in statuses]
     if kind == "product":

@@ -1,20 +1,24 @@
 """Refunds: creating one (through the order's gateway unless `api_refund` is false) and the refund routes.
 
-A refund is stored on its order (`Order.refunds`): a full refund makes the order `refunded`, and every
-refund bumps the order's `date_modified` and fires `order.updated`.
+`create_refund()` follows `wc_create_refund()`: the amount is checked against what the order has left to
+refund, the refund is saved (taking the next post id), and with `api_refund` (the default) the gateway is
+asked through `gateways.refund_payment()`. If the gateway refuses, the refund is deleted again (its id stays
+used, as WordPress never reuses a post id) and the request fails with the gateway's message. A refund is
+stored on its order (`Order.refunds`): a full refund makes the order `refunded`, and every refund bumps the
+order's `date_modified` and fires `order.updated`. Deleting a refund never touches the gateway.
 """
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from starlette.responses import Response
 
-from sandbox.world import GATEWAYS, Order, Refund, gateway_refund_id
+from sandbox.world import Order, Refund
 
 from .encoding import as_int, cents, php_json
 from .errors import WooError
+from .gateways import refund_payment
 from .rendering import render_refund
 from .rest import Req, json_response, paged
 from .store import Store
@@ -35,19 +39,11 @@ def create_refund(st: Store, o: Order, body: dict[str, Any]) -> Refund:
     if amount <= 0 or amount > remaining:
         raise WooError("woocommerce_rest_cannot_create_order_refund", "Invalid refund amount.", 500)
     api_refund = body.get("api_refund", True) not in (False, "false", "0", 0)
-    gw_id = ""
-    if api_refund:
-        if o.payment_method not in GATEWAYS or o.payment_method in ("bacs", "cod") or not o.transaction_id:
-            raise WooError(
-                "woocommerce_rest_cannot_create_order_refund",
-                "The payment gateway for this order does not support automatic refunds.",
-                500,
-            )
-        gw_id = gateway_refund_id(
-            random.Random(f"{st.seed}-refund-{o.id}-{len(o.refunds)}"), o.payment_method
-        )
+    reason = str(body.get("reason") or "")
     now = st.now()
-    rf = Refund(st.world.new_post_id(), o.id, amount, str(body.get("reason") or ""), now, gw_id)
+    refund_id = st.world.new_post_id()  # saved before the gateway is asked
+    gw_id = refund_payment(st, o, amount, reason, at=now) if api_refund else ""
+    rf = Refund(refund_id, o.id, amount, reason, now, gw_id)
     o.refunds.append(rf)
     if o.refunded_cents >= o.total_cents:
         o.status = "refunded"

@@ -100,7 +100,8 @@ _CITIES = (
 )
 
 
-def _address(r: random.Random, first: str, last: str, email: str | None) -> dict[str, Any]:
+def _address(r: random.Random, first: str, last: str, email: str | None, phone: str) -> dict[str, Any]:
+    """A street address derived from the record's random stream; name, email and phone are the world's."""
     city, state, zip_ = r.choice(_CITIES)
     d = {
         "first_name": first,
@@ -115,7 +116,7 @@ def _address(r: random.Random, first: str, last: str, email: str | None) -> dict
     }
     if email is not None:
         d["email"] = email
-    d["phone"] = f"({r.randrange(200, 999)}) 555-{r.randrange(1000, 9999)}"
+    d["phone"] = phone
     return d
 
 
@@ -365,7 +366,9 @@ def render_customer(st: Store, c: Customer) -> dict[str, Any]:
     put_dates(st, out, "date_created", c.created)
     put_dates(st, out, "date_modified", c.modified)
     extra = dict(c.doc) if c.doc is not None else {}
-    billing = extra.pop("billing", None) or _address(r, c.first_name, c.last_name, c.email)
+    # The phone is the world's (`Customer.phone`), what the messaging stand-ins know (`World.contact_flags`).
+    billing = extra.pop("billing", None) or _address(r, c.first_name, c.last_name, c.email, c.phone)
+    billing = {**billing, "phone": c.phone}
     shipping = extra.pop("shipping", None) or {k: v for k, v in billing.items() if k != "email"}
     digest = hashlib.md5(c.email.lower().encode()).hexdigest()
     out.update(
@@ -390,7 +393,12 @@ def render_customer(st: Store, c: Customer) -> dict[str, Any]:
 def render_order(st: Store, o: Order) -> dict[str, Any]:
     r = random.Random(st.seed * 1_000_039 + o.id)
     extra = dict(o.doc) if o.doc is not None else {}
-    billing = extra.pop("billing", None) or _address(r, o.billing_first, o.billing_last, o.billing_email)
+    # Billing email and phone are the world's (`Order.billing_email`, `.billing_phone`): the customer's for
+    # a registered customer, the guest's own otherwise, as the messaging stand-ins know them.
+    billing = extra.pop("billing", None) or _address(
+        r, o.billing_first, o.billing_last, o.billing_email, o.billing_phone
+    )
+    billing = {**billing, "email": o.billing_email, "phone": o.billing_phone}
     shipping = extra.pop("shipping", None) or {k: v for k, v in billing.items() if k != "email"}
     tax_rate_id = 1
     items = []

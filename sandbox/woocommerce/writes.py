@@ -16,9 +16,9 @@ from starlette.responses import Response
 
 from sandbox.world import Customer, LineItem, Order, Product, Variation
 
-from .encoding import as_int, cents
-from .errors import WooError
-from .queries import get_rec
+from .encoding import as_int, cents, php_empty
+from .errors import WooError, exists, invalid_id, parent_mismatch, update_invalid_id, user_invalid_id
+from .gateways import link_payment
 from .rendering import blank_address, record_bytes, render, render_order
 from .rest import Req, json_response, raw_response
 from .schemas import SCHEMAS
@@ -149,6 +149,9 @@ def create(
             now,
             now,
         )
+        billing = body.get("billing")
+        if isinstance(billing, dict) and isinstance(billing.get("phone"), str):
+            rec.phone = billing["phone"]
         w.customers[uid] = rec
         st.emails[email.lower()] = uid
     else:
@@ -167,18 +170,18 @@ def _create_order(st: Store, body: dict[str, Any], now: int) -> Order:
     if cid and cid not in w.customers:
         raise WooError("woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400)
     items = _line_items(st, body.get("line_items") or [])
-    billing = body.get("billing") if isinstance(body.get("billing"), dict) else {}
-    status = str(body.get("status") or "pending")
+    sent = body.get("billing")
+    billing: dict[str, Any] = sent if isinstance(sent, dict) else {}
     oid = w.new_post_id()
     order = Order(
         id=oid,
-        status=status,
+        status="pending",
         customer_id=cid,
         currency=str(body.get("currency") or w.currency),
         created=now,
         modified=now,
         paid=None,
-        completed=now if status == "completed" else None,
+        completed=None,
         payment_method=str(body.get("payment_method") or ""),
         transaction_id=str(body.get("transaction_id") or ""),
         line_items=items,
@@ -192,24 +195,48 @@ def _create_order(st: Store, body: dict[str, Any], now: int) -> Order:
         billing_first=str(billing.get("first_name") or ""),
         billing_last=str(billing.get("last_name") or ""),
         billing_email=str(billing.get("email") or ""),
+        billing_phone=str(billing.get("phone") or ""),
     )
+    if body.get("status"):
+        _set_status(order, str(body["status"]), now)
     if body.get("set_paid") in (True, "true", "1", 1):
-        order.paid = now
-        if order.status in ("pending", "on-hold", "failed"):
-            order.status = "processing"
+        _payment_complete(order, now)
     w.orders[oid] = order
-    doc: dict[str, Any] = {}
-    if billing:
-        doc["billing"] = {**blank_address(True), **billing}
-    if isinstance(body.get("shipping"), dict):
-        doc["shipping"] = {**blank_address(False), **body["shipping"]}
+    # A REST-created order has the addresses it was sent, nothing derived.
+    doc: dict[str, Any] = {
+        "billing": {**blank_address(True), **billing},
+        "shipping": {**blank_address(False), **body["shipping"]}
+        if isinstance(body.get("shipping"), dict)
+        else blank_address(False),
+    }
     if "customer_note" in body:
         doc["customer_note"] = str(body["customer_note"])
     if isinstance(body.get("meta_data"), list):
         doc["meta_data"] = _meta(body["meta_data"], [])
     doc["created_via"] = "rest-api"
     order.doc = doc
+    link_payment(st, order, at=now)
     return order
+
+
+def _set_status(o: Order, status: str, now: int) -> None:
+    """`WC_Order::set_status`: a change to processing or completed sets `date_paid` once (whatever the
+    payment method: `maybe_set_date_paid`), a change to completed sets `date_completed`."""
+    if status == o.status:
+        return
+    o.status = status
+    if status in ("processing", "completed") and o.paid is None:
+        o.paid = now
+    if status == "completed":
+        o.completed = now
+
+
+def _payment_complete(o: Order, now: int) -> None:
+    """`WC_Order::payment_complete` (what `set_paid` calls): marks the order paid; no gateway is asked."""
+    if o.status in ("on-hold", "pending", "failed", "cancelled"):
+        if o.paid is None:
+            o.paid = now
+        _set_status(o, "processing", now)  # needs_processing(): the seeded goods are physical
 
 
 def _line_items(st: Store, raw: Any) -> list[LineItem]:
@@ -349,27 +376,27 @@ def update(
         else:
             st.touched("product", rec.parent_id)
     elif kind == "customer":
-        if "email" in body:
-            email = str(body["email"]).strip()
+        # update_item()'s order: another user's email, then the username, then the email's own checks.
+        email = str(body["email"]).strip() if "email" in body and body["email"] is not None else None
+        if email and email.lower() in st.emails and email != rec.email:  # email_exists() ignores case
+            raise WooError("woocommerce_rest_customer_invalid_email", "Email address is invalid.", 400)
+        if body.get("username") and body["username"] != rec.username:
+            raise WooError("woocommerce_rest_customer_invalid_argument", "Username isn't editable.", 400)
+        if email is not None:
             if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
                 raise WooError(
                     "registration-error-invalid-email", "Please provide a valid email address.", 400
                 )
-            other = st.emails.get(email.lower())
-            if other is not None and other != rec.id:
-                raise WooError(
-                    "registration-error-email-exists",
-                    EMAIL_EXISTS,
-                    400,
-                )
-            st.emails.pop(rec.email.lower(), None)
+            if st.emails.get(rec.email.lower()) == rec.id:
+                st.emails.pop(rec.email.lower())
             rec.email = email
             st.emails[email.lower()] = rec.id
         for f in ("first_name", "last_name"):
             if f in body:
                 setattr(rec, f, str(body[f]))
-        if "username" in body and body["username"] != rec.username:
-            raise WooError("woocommerce_rest_customer_invalid_argument", "Username isn't editable.", 400)
+        billing = body.get("billing")
+        if isinstance(billing, dict) and isinstance(billing.get("phone"), str):
+            rec.phone = billing["phone"]
     else:
         _update_order(st, rec, body)
     _apply_doc(st, kind, rec, body)
@@ -408,27 +435,20 @@ def _update_order(st: Store, o: Order, body: dict[str, Any]) -> None:
         o.billing_first = str(b.get("first_name", o.billing_first))
         o.billing_last = str(b.get("last_name", o.billing_last))
         o.billing_email = str(b.get("email", o.billing_email))
+        o.billing_phone = str(b.get("phone", o.billing_phone))
     now = st.now()
-    if body.get("set_paid") in (True, "true", "1", 1) and o.paid is None:
-        o.paid = now
-        if o.status in ("pending", "on-hold", "failed"):
-            o.status = "processing"
-    if "status" in body:
-        status = str(body["status"])
-        if status == "completed" and o.completed is None:
-            o.completed = now
-        if (
-            status in ("processing", "completed")
-            and o.paid is None
-            and o.payment_method not in ("bacs", "cod", "")
-        ):
-            o.paid = now
-        o.status = status
+    if body.get("status"):
+        _set_status(o, str(body["status"]), now)
+    # save_object(): an existing order is marked paid only while it still needs payment.
+    needs_payment = o.status in ("pending", "failed") and o.total_cents > 0
+    if body.get("set_paid") in (True, "true", "1", 1) and needs_payment:
+        _payment_complete(o, now)
     for f in ("billing", "shipping"):
         if isinstance(body.get(f), dict):
             rendered = render_order(st, o)[f]
             o.doc = dict(o.doc or {})
             o.doc[f] = {**rendered, **body[f]}
+    link_payment(st, o, at=now)
 
 
 def delete(st: Store, kind: str, rec: Any, *, force: bool, webhooks: bool = True) -> dict[str, Any]:
@@ -512,11 +532,21 @@ def touch(
 
 
 # --- REST handlers ---------------------------------------------------------------------------------
+# WordPress validates a dispatched request's body before the route's permission check and callback, so a
+# bad field is `rest_invalid_param` whatever the id; then come the permission check (customers look the
+# user up there) and the controller's own checks.
 def creator(st: Store, kind: str) -> Callable[[Req], Any]:
     async def handler(req: Req) -> Response:
         body = req.params_json()
+        validate_body(SCHEMAS[SCHEMA_NAMES[kind]], body)
+        if kind == "customer" and not str(body.get("email") or "").strip():
+            raise WooError(
+                "rest_missing_callback_param", "Missing parameter(s): email", 400, params=["email"]
+            )
+        if not php_empty(body.get("id")):  # create_item(): "Cannot create existing ..."
+            raise exists(kind)
         parent = as_int(req.params.get("product_id")) if kind == "variation" else None
-        rec = create(st, kind, body, parent=parent)
+        rec = create(st, kind, body, parent=parent, validate=False)
         return raw_response(record_bytes(st, kind, rec), 201, {"Location": st.api(path_of(kind, rec))})
 
     return handler
@@ -525,8 +555,13 @@ def creator(st: Store, kind: str) -> Callable[[Req], Any]:
 def updater(st: Store, kind: str) -> Callable[[Req], Any]:
     async def handler(req: Req) -> Response:
         body = req.params_json()
-        rec = get_rec(st, kind, req)
-        update(st, kind, rec, body)
+        validate_body(SCHEMAS[SCHEMA_NAMES[kind]], body)
+        rec = st.table(kind).get(as_int(req.params.get("id")))
+        if rec is None:  # customers: the permission check's 404; the others: update_item()'s 400
+            raise user_invalid_id() if kind == "customer" else update_invalid_id(kind)
+        if kind == "variation" and rec.parent_id != as_int(req.params.get("product_id")):
+            raise parent_mismatch()
+        update(st, kind, rec, body, validate=False)
         return raw_response(record_bytes(st, kind, rec))
 
     return handler
@@ -534,7 +569,10 @@ def updater(st: Store, kind: str) -> Callable[[Req], Any]:
 
 def deleter(st: Store, kind: str) -> Callable[[Req], Any]:
     async def handler(req: Req) -> Response:
-        rec = get_rec(st, kind, req)
+        rec = st.table(kind).get(as_int(req.params.get("id")))
+        # The sandbox also refuses another product's variation (WooCommerce's delete_item would delete it).
+        if rec is None or (kind == "variation" and rec.parent_id != as_int(req.params.get("product_id"))):
+            raise invalid_id(kind)  # before the force check, customers' in their permission check
         force = str(req.query.get("force", "")).lower() in ("true", "1")
         if not force:
             try:

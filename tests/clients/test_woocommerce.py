@@ -682,6 +682,8 @@ async def test_a_404_without_a_rest_error_is_not_woocommerce_not_a_missing_recor
     ("code", "gone"),
     [
         ("woocommerce_rest_invalid_id", True),
+        ("wc_user_invalid_id", True),  # customers on current WooCommerce
+        ("wc_user_invalid_id_x", False),
         ("woocommerce_rest_product_invalid_id", True),
         ("woocommerce_rest_shop_order_invalid_id", True),
         ("woocommerce_rest_product_variation_invalid_id", True),

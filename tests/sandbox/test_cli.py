@@ -77,6 +77,7 @@ def _latest_order(seed: int, orders: int) -> int:
         (["--now", "2026-11-30T12:00:00"], "error: --now: '2026-11-30T12:00:00' has no time zone"),
         (["--discrepancy-rate", "1.5"], "error: --discrepancy-rate must be between 0 and 1"),
         (["--contact-flag-rate", "-1"], "error: --contact-flag-rate must be between 0 and 1"),
+        (["--variable-share", "1.2"], "error: --variable-share must be between 0 and 1, got 1.2"),
         (["--error-rate", "2"], "error: --error-rate"),
         (["--services", "nope"], "error: --services: unknown nope"),
         (["--products", "-1"], "error: --products must be 0 or more"),
@@ -88,6 +89,24 @@ def test_bad_flags_fail_with_one_line(args, message) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_variable_share_reaches_the_world(monkeypatch) -> None:
+    import sandbox.server
+
+    seen = {}
+
+    def start(**kwargs):  # type: ignore[no-untyped-def]
+        seen.update(kwargs)
+        raise RuntimeError("stopped before listening")
+
+    monkeypatch.setattr(sandbox.server, "start_sandbox", start)
+    result = CliRunner().invoke(cmd.app, ["up", "--products", "5000", "--variable-share", "0.1962"])
+    assert result.exit_code == 2 and "stopped before listening" in result.output
+    assert seen["variable_share"] == 0.1962 and seen["products"] == 5000
+    monkeypatch.undo()
+    with run_sandbox(products=40, customers=2, orders=2, variable_share=0.25) as sb:
+        assert sum(p.type == "variable" for p in sb.world.products.values()) == 10
 
 
 def test_save_blocks_builds_a_woocommerce_block(monkeypatch) -> None:

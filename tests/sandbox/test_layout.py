@@ -22,6 +22,7 @@ WOOCOMMERCE_LAYERS = [
     "auth",
     "queries",
     "webhooks",
+    "gateways",
     "writes",
     "batch",
     "refunds",

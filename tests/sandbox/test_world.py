@@ -83,6 +83,33 @@ def test_rates_are_checked() -> None:
         build_world(contact_flag_rate=-0.1)
 
 
+@pytest.mark.parametrize(
+    ("products", "share", "variable"),
+    [(5000, 0.1962, 981), (500, 0.10, 50), (7, 0.5, 4), (40, 0.0, 0), (40, 1.0, 40), (0, 0.3, 0)],
+)
+def test_variable_share_is_an_exact_count(products, share, variable) -> None:
+    w = build_world(seed=9, products=products, customers=1, orders=1, variable_share=share)
+    kinds = [p.type for p in w.products.values()]
+    assert (kinds.count("variable"), len(kinds)) == (variable, products)
+    assert len(w.variations) == sum(len(p.variation_ids) for p in w.products.values())
+    assert all(3 <= len(p.variation_ids) <= 6 for p in w.products.values() if p.type == "variable")
+
+
+def test_same_seed_and_share_same_world() -> None:
+    def world(seed: int, share: float) -> object:
+        return build_world(seed=seed, products=300, customers=20, orders=60, variable_share=share)
+
+    assert world(3, 0.25) == world(3, 0.25)
+    assert world(3, 0.25) != world(3, 0.26) and world(3, 0.25) != world(4, 0.25)
+    assert build_world(seed=3) == build_world(seed=3, variable_share=0.10)  # 0.10 is the default
+
+
+def test_variable_share_is_checked() -> None:
+    for bad in (-0.01, 1.01):
+        with pytest.raises(ValueError, match="variable_share must be between 0 and 1"):
+            build_world(variable_share=bad)
+
+
 # --- contacts ---
 def test_every_contact_has_a_phone_and_registered_orders_share_it() -> None:
     w = build_world(seed=7, products=20, customers=300, orders=1500, contact_flag_rate=0)

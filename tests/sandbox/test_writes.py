@@ -5,6 +5,23 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.server import Sandbox
+from sandbox.world import Order
+
+
+def _stripe_refundable(sb: Sandbox) -> Order:
+    """A completed Stripe order with no refunds whose charge the gateway can still refund (not planted)."""
+
+    def find() -> Order:
+        for o in sb.woocommerce.records("order"):
+            if o.status == "completed" and not o.refunds and o.payment_method == "stripe":
+                c = sb.world.ledger.find_charge("stripe", o.transaction_id)
+                if c is not None and c.dispute is None and c.remaining_minor == o.total_cents:
+                    return o
+        raise LookupError("no refundable Stripe order")
+
+    return sb.call(find)
+
 
 def test_create_update_delete_product(fresh_sb, fresh_client) -> None:
     r = fresh_client.post("/products", json={"name": "Test Lamp", "regular_price": "19.99", "sku": "LAMP-1"})
@@ -170,11 +187,7 @@ def test_variation_writes(fresh_sb, fresh_client) -> None:
 
 
 def test_refunds(fresh_sb, fresh_client) -> None:
-    o = next(
-        o
-        for o in fresh_sb.world.orders.values()
-        if o.status == "completed" and not o.refunds and o.payment_method == "stripe"
-    )
+    o = _stripe_refundable(fresh_sb)
     r = fresh_client.post(f"/orders/{o.id}/refunds", json={"amount": "1.00", "reason": "test"})
     assert r.status_code == 201 and r.json()["amount"] == "1.00" and r.json()["refunded_payment"] is True
     order = fresh_client.get(f"/orders/{o.id}").json()
@@ -256,9 +269,7 @@ def test_woocommerce_package_writes(fresh_sb, make_api) -> None:
     assert batch.json()["update"][0]["name"] == "Pkg 2"
     assert batch.json()["delete"][0]["error"]["code"] == "woocommerce_rest_product_invalid_id"
     assert api.delete(f"products/{pid}", params={"force": True}).status_code == 200
-    o = next(
-        o for o in fresh_sb.world.orders.values() if o.status == "completed" and o.payment_method == "stripe"
-    )
+    o = _stripe_refundable(fresh_sb)
     assert api.post(f"orders/{o.id}/refunds", {"amount": "0.50"}).status_code == 201
     c = api.post("customers", {"email": "pkg@example.com"}).json()
     assert api.delete(f"customers/{c['id']}", params={"force": True}).status_code == 200
