@@ -303,7 +303,7 @@ def test_create_payment_lands_in_the_ledger(sb: Sandbox) -> None:
     assert (c.order_id, c.amount_minor, c.status, c.captured) == (7777, 4321, "succeeded", True)
     assert client.payments.get(payment_id=p.id or "").payment.reference_id == "7777"  # type: ignore[union-attr]
     assert p.id in {x.id for x in client.payments.list()}  # today is within the default window
-    received = sb.square.received("payment")
+    received = sb.call(sb.square.received, "payment")
     assert [(r["id"], r["idempotency_key"], r["replays"]) for r in received] == [(p.id, k, 0)]
     assert_conforms("Payment", sb.call(sb.square.payment_json, p.id))
 
@@ -324,7 +324,7 @@ def test_same_key_same_body_replays_other_body_is_refused(sb: Sandbox) -> None:
     assert exc.value.status_code == 400
     assert error(exc)["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert len([c for c in sb.world.ledger.charges("square") if c.amount_minor in (1000, 1001)]) == 1
-    received = sb.square.received("payment")
+    received = sb.call(sb.square.received, "payment")
     assert len(received) == 1 and received[0]["replays"] == 1
     assert sb.square.idempotency_conflicts == 1
     # the same key at another endpoint is another key
@@ -537,7 +537,7 @@ def test_refund_is_pending_then_completed(sb: Sandbox) -> None:
     assert payment and payment.refunded_money and payment.refunded_money.amount == 1200
     assert payment.refund_ids == [made.id]
     assert sb.world.ledger.refund("square", made.id).status == "succeeded"
-    assert [(r["id"], r["idempotency_key"]) for r in sb.square.received("refund")] == [(made.id, k)]
+    assert [(r["id"], r["idempotency_key"]) for r in sb.call(sb.square.received, "refund")] == [(made.id, k)]
     assert_conforms("PaymentRefund", sb.call(sb.square.refund_json, made.id))
 
     # more than remains (3000 - 1200) is refused, and nothing is refunded
