@@ -167,13 +167,14 @@ def _default_max_retries(client: Square, max_retries: int) -> None:
     there, not in production.
     """
     from square.core.http_client import HttpClient
+    from square.core.request_options import RequestOptions
 
     wrapper = client._client_wrapper
     inner = wrapper.httpx_client
 
     class _DefaultRetries(HttpClient):
-        def request(self, *args: Any, request_options: Any = None, **kwargs: Any) -> Any:
-            options = {"max_retries": max_retries, **(request_options or {})}
+        def request(self, *args: Any, request_options: RequestOptions | None = None, **kwargs: Any) -> Any:
+            options: RequestOptions = {"max_retries": max_retries, **(request_options or {})}
             return super().request(*args, request_options=options, **kwargs)
 
     wrapper.httpx_client = _DefaultRetries(

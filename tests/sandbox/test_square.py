@@ -69,12 +69,14 @@ def error(exc: pytest.ExceptionInfo[ApiError]) -> dict[str, Any]:
 def read_sb() -> Iterator[Sandbox]:
     with run_sandbox(**WORLD) as sb:
         yield sb
+        assert sb.square.errors == []  # nothing went wrong inside the stand-in
 
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
     with run_sandbox(**WORLD) as sb:
         yield sb
+        assert sb.square.errors == []
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +145,7 @@ def test_locations_are_the_ledgers_main_first(read_sb: Sandbox, client: Square) 
     for lid in ids:
         loc = client.locations.get(location_id=lid).location
         assert loc is not None and loc.currency == "USD" and loc.status == "ACTIVE"
+    assert client.locations.get(location_id="main").location.id == ids[0]  # type: ignore[union-attr]
     body = raw(read_sb, "GET", "/v2/locations").json()
     for loc in body["locations"]:
         assert_conforms("Location", loc)

@@ -35,6 +35,7 @@ def sb() -> Iterator[Sandbox]:
     with run_sandbox(**WORLD) as sb:
         sb.call(sb.square.advance)  # announce the days between the pinned history and today first
         yield sb
+        assert sb.square.errors == []
 
 
 @pytest.fixture
