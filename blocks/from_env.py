@@ -47,13 +47,14 @@ __all__ = [
     "save_blocks",
 ]
 
-Kind = Literal["text", "secret", "int", "bool"]
+Kind = Literal["text", "secret", "int", "bool", "list"]
 
 
 @dataclass(frozen=True)
 class Var:
     """One environment variable and the block field it fills.
 
+    `kind="list"` reads a comma-separated value as a list (`L1,L2` -> `["L1", "L2"]`).
     `configures=False` marks a setting of the old service as a whole (e.g. `API_TIMEOUT`): it
     fills the field when the block is built, but does not by itself build the block.
     """
@@ -139,7 +140,8 @@ SERVICES: tuple[Service, ...] = (
         (
             Var("SQUARE_ACCESS_TOKEN", "access_token", "secret"),
             Var("SQUARE_APPLICATION_ID", "application_id"),
-            Var("SQUARE_LOCATION_ID", "location_id"),
+            # The old service's one location; a comma-separated value lists several.
+            Var("SQUARE_LOCATION_ID", "location_ids", "list"),
             Var("SQUARE_ENVIRONMENT", "environment"),
             Var("SQUARE_BASE_URL", "base_url"),
             Var("SQUARE_WEBHOOK_SIGNATURE_KEY", "webhook_signature_key", "secret"),
@@ -387,6 +389,8 @@ def _plan_service(service: Service, values: Mapping[str, str], result: FromEnvRe
             parsed: Any = _parse_int(var.name, raw, result.errors)
         elif var.kind == "bool":
             parsed = _parse_bool(var.name, raw, result.errors)
+        elif var.kind == "list":
+            parsed = [item.strip() for item in raw.split(",") if item.strip()]
         else:
             parsed = raw
         if parsed is None:

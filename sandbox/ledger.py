@@ -714,6 +714,24 @@ class Ledger:
         self._queue_settlement(r)
         return r
 
+    def complete_refund(self, gateway: str, refund_id: str, *, at: int) -> Refund:
+        """A `pending` refund went through (Square's PENDING -> COMPLETED); its money already left."""
+        r = self.refund(gateway, refund_id)
+        if r.status != "pending":
+            raise InvalidState(f"refund {r.id} is {r.status}, not pending", code="not_pending")
+        r.status = "succeeded"
+        self._charges[r.gateway][r.charge_id].updated = at
+        return r
+
+    def fail_payout(self, gateway: str, payout_id: str) -> Payout:
+        """The bank refused a payout still in transit (Square's FAILED); its entries stay attached to it."""
+        p = self.payout(gateway, payout_id)
+        if p.status != "in_transit":
+            raise InvalidState(f"payout {p.id} is {p.status}, not in transit", code="not_in_transit")
+        p.status = "failed"
+        self._in_transit = [x for x in self._in_transit if x.id != p.id]
+        return p
+
     def add_dispute(
         self,
         gateway: str,

@@ -269,7 +269,7 @@ class Payout(_Record):
     currency: str
     created: int
     arrival: int
-    status: str  # in_transit | paid
+    status: str  # in_transit | paid | failed (Square: the bank refused it)
     fee_minor: int = 0  # Square's payout_fee (0 for standard payouts)
     entries: list[BalanceEntry] = field(default_factory=list)
     balance_transaction_id: str = ""  # Stripe: the payout's own balance transaction

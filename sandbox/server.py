@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.square import SquareService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import (
     DEFAULT_CONTACT_FLAG_RATE,
@@ -43,6 +44,7 @@ T = TypeVar("T")
 #: Stand-ins this build knows. The gateways and providers join as their issues land.
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
+    "square": SquareService,
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
@@ -74,6 +76,12 @@ class Sandbox:
     def woocommerce(self) -> WooCommerceService:
         svc = self.services["woocommerce"]
         assert isinstance(svc, WooCommerceService)
+        return svc
+
+    @property
+    def square(self) -> SquareService:
+        svc = self.services["square"]
+        assert isinstance(svc, SquareService)
         return svc
 
     @property
@@ -117,8 +125,11 @@ class Sandbox:
         return self.call(self.services[service].set_faults, settings)
 
     def flush_webhooks(self) -> None:
-        """Block until every queued webhook delivery has been attempted."""
-        self.call(self.woocommerce.flush)
+        """Block until every queued webhook delivery (of every service that sends them) was attempted."""
+        for svc in self.services.values():
+            flush = getattr(svc, "flush", None)
+            if flush is not None:
+                self.call(flush)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def _bind(self, port: int) -> socket.socket:

@@ -41,6 +41,20 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         )
         block.save(block_name, overwrite=True)
         saved.append(f"woocommerce: WooCommerceStore/{block_name}")
+    if "square" in sb.services:
+        from blocks.square import SquareGateway
+
+        creds = sb.credentials["square"]
+        square = SquareGateway(
+            access_token=creds["access_token"],
+            location_ids=creds["location_ids"],
+            environment="sandbox",
+            base_url=sb.urls["square"],
+            ca_bundle=sb.ca_file,
+            webhook_signature_key=creds["webhook_signature_key"],
+        )
+        square.save(block_name, overwrite=True)
+        saved.append(f"square: SquareGateway/{block_name}")
     return saved
 
 
@@ -67,8 +81,9 @@ def up(
     orders: Annotated[int, typer.Option(help="Orders in the store.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the world; same seed, same data.")] = 1,
     services: Annotated[
-        str, typer.Option(help="Comma-separated services to run (known: woocommerce).")
-    ] = "woocommerce",
+        str | None,
+        typer.Option(help="Comma-separated services to run (default: every one the sandbox knows)."),
+    ] = None,
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a throwaway CA.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     admin_token: Annotated[
@@ -136,7 +151,8 @@ def up(
     from sandbox._framework import Faults, is_loopback_host, validate_admin_token
     from sandbox.server import SERVICES, start_sandbox
 
-    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    chosen = list(SERVICES) if services is None else services.split(",")
+    names = tuple(s.strip() for s in chosen if s.strip())
     unknown = [s for s in names if s not in SERVICES]
     if not names or unknown:
         fail(f"--services: unknown {', '.join(unknown) or '(none)'}; use one of {', '.join(SERVICES)}")

@@ -60,7 +60,7 @@ def sample_blocks() -> list[Block]:
         PayPalGateway(client_id="AbC", client_secret="paypal_SECRET_5", environment="sandbox"),
         SquareGateway(
             access_token="square_SECRET_6",
-            location_id="L1",
+            location_ids=["L1", "L2"],
             webhook_signature_key="square_sig_SECRET_7",
             notification_url="https://hooks.example.com/webhooks/square",
         ),
@@ -209,6 +209,41 @@ def test_base_url_follows_environment_unless_given(
     assert cls(**kwargs, environment="sandbox").api_base_url == sandbox
     given = cls(**kwargs, environment="sandbox", base_url="http://127.0.0.1:8765/")
     assert given.api_base_url == "http://127.0.0.1:8765"
+
+
+def test_square_reads_documents_saved_with_one_location_id() -> None:
+    """Documents saved before `location_ids` carry `location_id`: they still load, as a list of one."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentCreate
+
+    old = SquareGateway.model_validate({"access_token": "square_SECRET_6", "location_id": "L1"})
+    assert old.location_ids == ["L1"]
+    assert SquareGateway.model_validate({"access_token": "t", "location_id": None}).location_ids == []
+    both = SquareGateway.model_validate({"access_token": "t", "location_id": "L1", "location_ids": ["L2"]})
+    assert both.location_ids == ["L2"]  # the new field wins
+
+    SquareGateway.register_type_and_schema()
+    with get_client(sync_client=True) as client:
+        block_type = client.read_block_type_by_slug(SquareGateway.get_block_type_slug())
+        schema = client.get_most_recent_block_schema_for_block_type(block_type.id)
+        assert schema is not None
+        client.create_block_document(
+            BlockDocumentCreate(
+                name="square-before-location-ids",
+                data={"access_token": "square_SECRET_6", "location_id": "LOLD1"},
+                block_schema_id=schema.id,
+                block_type_id=block_type.id,
+            )
+        )
+    loaded = SquareGateway.load("square-before-location-ids")
+    assert loaded.location_ids == ["LOLD1"]
+    assert loaded.access_token.get_secret_value() == "square_SECRET_6"
+
+
+def test_square_location_ids_must_be_ids() -> None:
+    with pytest.raises(ValidationError, match="is not a Square location ID"):
+        SquareGateway(access_token="t", location_ids=["L1 L2"])
+    assert SquareGateway(access_token="t", location_ids=[" L1", "L1", "L2"]).location_ids == ["L1", "L2"]
 
 
 def test_stripe_client_is_aimed_at_base_url() -> None:

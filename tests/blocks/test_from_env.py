@@ -151,6 +151,9 @@ def test_good_env_builds_every_block(tmp_path: Path) -> None:
     assert (store.rate_limit_rpm, store.realtime_enabled) == (300, False)
     assert store.conflict_resolution == "wc_priority"  # the inline comment is not part of it
     assert store.timeout_ms == 30000  # API_TIMEOUT
+    square = by_type[SquareGateway]
+    assert isinstance(square, SquareGateway)
+    assert square.location_ids == ["L123"]  # SQUARE_LOCATION_ID, the old service's one location
     paypal = by_type[PayPalGateway]
     assert isinstance(paypal, PayPalGateway)
     assert paypal.environment == "sandbox" and paypal.webhook_id == "WH-1"
@@ -403,3 +406,18 @@ def test_a_failed_save_removes_what_this_run_created(monkeypatch: pytest.MonkeyP
         save_blocks(result.blocks, name, overwrite=False)
     with pytest.raises(ValueError, match="Unable to find block document"):
         WooCommerceStore.load(name)
+
+
+def test_square_location_id_may_list_several_locations() -> None:
+    env = {"SQUARE_ACCESS_TOKEN": "SECRET_square", "SQUARE_LOCATION_ID": " L123 , L456,,L123 "}
+    result = blocks_from_env(env)
+    assert result.ok, result.errors
+    (planned,) = result.blocks
+    assert isinstance(planned.block, SquareGateway)
+    assert planned.block.location_ids == ["L123", "L456"]
+
+
+def test_square_location_id_that_is_not_an_id_is_one_clear_error() -> None:
+    result = blocks_from_env({"SQUARE_ACCESS_TOKEN": "SECRET_square", "SQUARE_LOCATION_ID": "L1 23"})
+    assert result.errors == ["SQUARE_LOCATION_ID=L1 23 is not a Square location ID (e.g. L88917AVBK2S5)"]
+    assert result.blocks == []

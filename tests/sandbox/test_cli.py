@@ -53,6 +53,20 @@ def test_up_json_serves_until_sigterm() -> None:
         assert woo["api_url"] == woo["base_url"] + "/wp-json/wc/v3"
         r = httpx.get(woo["api_url"] + "/products", auth=(woo["consumer_key"], woo["consumer_secret"]))
         assert r.status_code == 401  # Basic over plain http is refused, as WooCommerce does
+        # Every service by default, each with exactly its credential keys.
+        square = info["square"]
+        assert set(square) == {
+            "base_url",
+            "admin_url",
+            "access_token",
+            "location_ids",
+            "webhook_signature_key",
+        }
+        r = httpx.get(
+            square["base_url"] + "/v2/locations",
+            headers={"Authorization": "Bearer " + square["access_token"]},
+        )
+        assert [loc["id"] for loc in r.json()["locations"]] == square["location_ids"]
         faults = httpx.get(woo["admin_url"] + "/faults").json()
         assert faults["latency_ms"] == 1
         # History ends at the pinned --now (10:00 UTC): the latest of 200 orders, seed 1, is days before it.
