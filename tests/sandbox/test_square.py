@@ -35,7 +35,7 @@ WORLD = {
     "orders": 1000,
     "seed": 5,
     "now": DEFAULT_END,
-    "discrepancy_rate": 0.05,
+    "discrepancy_rate": 0.1,  # every category lands at Square in this world
 }
 ALL_TIME = "2020-01-01T00:00:00Z"
 
