@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.stripe import StripeService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import DEFAULT_CONTACT_FLAG_RATE, DEFAULT_DISCREPANCY_RATE, World, build_world
 
@@ -37,6 +38,7 @@ T = TypeVar("T")
 #: Stand-ins this build knows. The gateways and providers join as their issues land.
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
+    "stripe": StripeService,
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
@@ -68,6 +70,12 @@ class Sandbox:
     def woocommerce(self) -> WooCommerceService:
         svc = self.services["woocommerce"]
         assert isinstance(svc, WooCommerceService)
+        return svc
+
+    @property
+    def stripe(self) -> StripeService:
+        svc = self.services["stripe"]
+        assert isinstance(svc, StripeService)
         return svc
 
     @property
@@ -111,8 +119,11 @@ class Sandbox:
         return self.call(self.services[service].set_faults, settings)
 
     def flush_webhooks(self) -> None:
-        """Block until every queued webhook delivery has been attempted."""
-        self.call(self.woocommerce.flush)
+        """Block until every queued webhook delivery (of every service that sends them) has been attempted."""
+        for svc in self.services.values():
+            flush = getattr(svc, "flush", None)
+            if flush is not None:
+                self.call(flush)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def _bind(self, port: int) -> socket.socket:
@@ -170,7 +181,7 @@ class Sandbox:
             asyncio.set_event_loop(loop)
             self._loop = loop
             for svc in self.services.values():
-                if isinstance(svc, WooCommerceService):
+                if hasattr(type(svc), "loop"):  # stand-ins that deliver webhooks queue them on this loop
                     svc.loop = loop
 
             async def main() -> None:

@@ -1,4 +1,4 @@
-"""`nxt sandbox`: run the local stand-ins (WooCommerce today; the gateways and providers as they land)."""
+"""`nxt sandbox`: run the local stand-ins (WooCommerce, Stripe; the others as their issues land)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         )
         block.save(block_name, overwrite=True)
         saved.append(f"woocommerce: WooCommerceStore/{block_name}")
+    if "stripe" in sb.services:
+        from blocks.stripe import StripeGateway
+
+        creds = sb.credentials["stripe"]
+        gateway = StripeGateway(
+            secret_key=creds["api_key"],
+            webhook_secret=creds["webhook_secret"],
+            base_url=sb.urls["stripe"],
+            ca_bundle=sb.ca_file,
+        )
+        gateway.save(block_name, overwrite=True)
+        saved.append(f"stripe: StripeGateway/{block_name}")
     return saved
 
 
@@ -67,8 +79,8 @@ def up(
     orders: Annotated[int, typer.Option(help="Orders in the store.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the world; same seed, same data.")] = 1,
     services: Annotated[
-        str, typer.Option(help="Comma-separated services to run (known: woocommerce).")
-    ] = "woocommerce",
+        str, typer.Option(help="Comma-separated services to run (woocommerce, stripe); default: all.")
+    ] = "",
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a throwaway CA.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     admin_token: Annotated[
@@ -132,7 +144,7 @@ def up(
     from sandbox._framework import Faults, is_loopback_host, validate_admin_token
     from sandbox.server import SERVICES, start_sandbox
 
-    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    names = tuple(s.strip() for s in services.split(",") if s.strip()) if services else tuple(SERVICES)
     unknown = [s for s in names if s not in SERVICES]
     if not names or unknown:
         fail(f"--services: unknown {', '.join(unknown) or '(none)'}; use one of {', '.join(SERVICES)}")
