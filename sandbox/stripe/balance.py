@@ -54,8 +54,7 @@ def sync(st: State) -> dict[str, list[str]]:
             st.announced.add(p.id)
             created.append(p.id)
             events.emit(st, "payout.created", payout_json(st, p))
-            if p.status == "in_transit":
-                st.in_transit.add(p.id)
+            st.in_transit.add(p.id)  # if it already arrived (the clock jumped), `payout.paid` follows now
     for pid in sorted(st.in_transit):
         p = st.ledger.payout("stripe", pid)
         if p.status == "paid":

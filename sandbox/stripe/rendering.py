@@ -270,7 +270,7 @@ def intent_status(st: State, pi: Intent | None, charges: list[Charge]) -> str:
 def last_error(st: State, c: Charge) -> dict[str, Any]:
     extra = st.charge_extra.get(c.id, {})
     code = c.failure_code or "card_declined"
-    return {
+    err = {
         "advice_code": extra.get("advice_code"),
         "charge": c.id,
         "code": code,
@@ -281,6 +281,7 @@ def last_error(st: State, c: Charge) -> dict[str, Any]:
         "payment_method": payment_method_json(st, _pm_id_of(st, c)),
         "type": "card_error",
     }
+    return {k: v for k, v in err.items() if v is not None}  # Stripe leaves out what does not apply
 
 
 def intent_json(st: State, pi_id: str) -> dict[str, Any] | None:
