@@ -43,7 +43,8 @@ def _http_client_class() -> type[Any]:
         def __init__(self, *, timeout: Any, verify: ssl.SSLContext | None) -> None:
             super().__init__(timeout=timeout, allow_sync_methods=True)
             if verify is not None:
-                self._client.close()
+                if self._client is not None:
+                    self._client.close()
                 self._client = self.httpx.Client(verify=verify)
                 self._client_async = self.httpx.AsyncClient(verify=verify)
 

@@ -34,9 +34,9 @@ def _fields(req: Req) -> dict[str, Any]:
         if value is not None:
             out[name] = value or None
     for name in ("address", "shipping"):
-        value = _hash(req, name)
-        if value is not None:
-            out[name] = value or None
+        given = _hash(req, name)
+        if given is not None:
+            out[name] = given or None
     balance = get_int(req, "balance")
     if balance is not None:
         out["balance"] = balance

@@ -606,7 +606,8 @@ def payment_method_json(st: State, pm_id: str) -> dict[str, Any] | None:
         brand, last4, funding, country = pm.card.brand, pm.card.last4, pm.card.funding, pm.card.country
         exp_month, exp_year, fingerprint, created = pm.exp_month, pm.exp_year, pm.fingerprint, pm.created
         customer, metadata = pm.customer, dict(pm.metadata)
-        billing = {"address": dict(_ADDRESS), "email": None, "name": None, "phone": None, "tax_id": None}
+        billing: dict[str, Any] = {"address": dict(_ADDRESS), "email": None, "name": None, "phone": None}
+        billing["tax_id"] = None
         billing.update(pm.billing_details)
     else:
         c = charge_for_pm(st, pm_id)

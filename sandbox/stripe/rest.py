@@ -85,8 +85,11 @@ class Req:
 
 
 class _Dated(Protocol):
-    id: str
-    created: int
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created(self) -> int: ...
 
 
 def check_params(req: Req, route: str) -> None:
@@ -340,8 +343,8 @@ def page(
         has_more = len(items) > limit
     data = [render(o) for o in chunk]
     if paths:
-        for obj in data:
-            expand(st, obj, paths)
+        for rendered in data:
+            expand(st, rendered, paths)
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
