@@ -118,9 +118,9 @@ def get_balance_transaction(st: State, req: Req) -> dict[str, Any]:
 def list_balance_transactions(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "balance_transactions.list")
     created = parse_created(req)
-    payout_id = get_str(req, "payout")
+    payout_id = get_str(req, "payout", empty_ok=False)
     kind = get_enum(req, "type", _KNOWN_BT_TYPES)
-    source = get_str(req, "source")
+    source = get_str(req, "source", empty_ok=False)
     currency = get_str(req, "currency")
     sync(st)
     if payout_id:
@@ -161,7 +161,7 @@ def list_payouts(st: State, req: Req) -> dict[str, Any]:
     created = parse_created(req)
     arrival = parse_created(req, "arrival_date")
     status = get_enum(req, "status", ["canceled", "failed", "in_transit", "paid", "pending"])
-    destination = get_str(req, "destination")
+    destination = get_str(req, "destination", empty_ok=False)
     sync(st)
     items = st.ledger.payouts("stripe", created_gte=created.gte, created_lt=created.lt)
     items = [p for p in items if p.arrival in arrival and (status is None or p.status == status)]

@@ -63,8 +63,8 @@ def update_charge(st: State, req: Req) -> dict[str, Any]:
 def list_charges(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "charges.list")
     created = parse_created(req)
-    pi = get_str(req, "payment_intent")
-    customer = get_str(req, "customer")
+    pi = get_str(req, "payment_intent", empty_ok=False)
+    customer = get_str(req, "customer", empty_ok=False)
     group = get_str(req, "transfer_group")
     if pi:
         items = [

@@ -107,8 +107,8 @@ def close_dispute(st: State, req: Req) -> dict[str, Any]:
 def list_disputes(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "disputes.list")
     created = parse_created(req)
-    charge_id = get_str(req, "charge")
-    pi_id = get_str(req, "payment_intent")
+    charge_id = get_str(req, "charge", empty_ok=False)
+    pi_id = get_str(req, "payment_intent", empty_ok=False)
     items = st.ledger.disputes("stripe", created_gte=created.gte, created_lt=created.lt)
     if charge_id:
         items = [d for d in items if d.charge_id == charge_id]

@@ -369,9 +369,8 @@ def update_intent(st: State, req: Req) -> dict[str, Any]:
     view = _view(st, pi_id)
     fields = _common(st, req)
     metadata = get_metadata(req, view["metadata"])
-    pi0 = st.intents.get(pi_id)
     currency = get_currency(req, required=False)
-    amount = get_amount(req, currency or (pi0.currency if pi0 else "usd"), required=False)
+    amount = get_amount(req, currency or str(view["currency"]), required=False)
     pm_id = _payment_method_param(st, req)
     req.begin()
     pi = _materialize(st, pi_id)
@@ -501,10 +500,10 @@ def _refs(st: State) -> list[_Ref]:
 def list_intents(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "payment_intents.list")
     created = parse_created(req)
-    customer = get_str(req, "customer")
+    customer = get_str(req, "customer", empty_ok=False)
     refs = [r for r in reversed(_refs(st)) if r.created in created]
     if customer:
-        refs = [r for r in refs if (st.intents.get(r.id) or Intent("", 0, 0, "", "")).customer == customer]
+        refs = [r for r in refs if r.id in st.intents and st.intents[r.id].customer == customer]
 
     def find(pi_id: str) -> _Ref | None:
         obj = intent_json(st, pi_id)

@@ -220,7 +220,7 @@ def _listed(st: State, req: Req, customer: str | None, url: str) -> dict[str, An
 
 def list_payment_methods(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "payment_methods.list")
-    cus_id = get_str(req, "customer")
+    cus_id = get_str(req, "customer", empty_ok=False)
     if cus_id:
         _customer(st, cus_id)
     return _listed(st, req, cus_id or None, "/v1/payment_methods")

@@ -40,8 +40,8 @@ def _no_successful_charge(pi_id: str, param: str) -> StripeError:
 
 def create_refund(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "refunds.create")
-    charge_id = get_str(req, "charge")
-    pi_id = get_str(req, "payment_intent")
+    charge_id = get_str(req, "charge", empty_ok=False)
+    pi_id = get_str(req, "payment_intent", empty_ok=False)
     amount = get_int(req, "amount")
     if amount is not None and amount < 1:
         raise invalid_request(
@@ -158,8 +158,8 @@ def update_refund(st: State, req: Req) -> dict[str, Any]:
 def list_refunds(st: State, req: Req) -> dict[str, Any]:
     check_params(req, "refunds.list")
     created = parse_created(req)
-    charge_id = get_str(req, "charge")
-    pi_id = get_str(req, "payment_intent")
+    charge_id = get_str(req, "charge", empty_ok=False)
+    pi_id = get_str(req, "payment_intent", empty_ok=False)
     if charge_id:
         items = [r for r in load_charge(st, charge_id, param="charge").refunds if r.created in created]
     elif pi_id:

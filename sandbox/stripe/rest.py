@@ -312,8 +312,8 @@ def page(
     """
     limit = _limit(req)
     paths = _list_expand(req)
-    after = get_str(req, "starting_after")
-    before = get_str(req, "ending_before")
+    after = get_str(req, "starting_after", empty_ok=False)
+    before = get_str(req, "ending_before", empty_ok=False)
     if after and before:
         raise invalid_request(
             "You may only specify one of these parameters: ending_before, starting_after.",

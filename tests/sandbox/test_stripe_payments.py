@@ -83,6 +83,33 @@ def test_unknown_urls_and_parameters(sb: Sandbox, client: stripe.StripeClient) -
     assert exc.value.user_message == "Received unknown parameter: emale"
 
 
+def test_form_bodies_nest_with_brackets(sb: Sandbox) -> None:
+    with stripe_http(sb) as http:
+        r = http.post(
+            "/v1/customers",
+            content=(
+                "email=nest%40example.com&metadata[order_id]=42&metadata[source]=wc"
+                "&shipping[name]=Ada&shipping[address][city]=Paris&shipping[address][country]=FR"
+                "&preferred_locales[]=fr&preferred_locales[]=en"
+            ),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 200, r.text
+        cu = r.json()
+        assert cu["metadata"] == {"order_id": "42", "source": "wc"}
+        assert cu["shipping"]["address"] == {"city": "Paris", "country": "FR"}
+        assert cu["preferred_locales"] == ["fr", "en"]
+        pi = http.post(
+            "/v1/payment_intents",
+            data={"amount": "1000", "currency": "usd", "payment_method": "pm_card_visa", "confirm": "true"},
+        ).json()
+        got = http.get(f"/v1/payment_intents/{pi['id']}", params=[("expand[]", "latest_charge")]).json()
+        assert got["latest_charge"]["object"] == "charge"
+        clash = http.post("/v1/customers", content="metadata=x&metadata[a]=b",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert clash.status_code == 400 and clash.json()["error"]["param"] == "metadata"
+
+
 # --- customers and payment methods ----------------------------------------------------------------------
 def test_customer_lifecycle(client: stripe.StripeClient) -> None:
     cu = client.v1.customers.create(
@@ -377,3 +404,53 @@ def test_every_state_change_is_an_event_naming_its_request(sb: Sandbox, client: 
     assert client.v1.events.retrieve(captured.id).id == captured.id
     wild = client.v1.events.list(params={"type": "payment_intent.*", "limit": 100}).data
     assert wild and all(e.type.startswith("payment_intent.") for e in wild)
+    with pytest.raises(stripe.CardError) as declined:
+        _pay(client, "pm_card_visa_chargeDeclinedLostCard")
+    failed = client.v1.events.list(
+        params={"types": ["charge.failed", "payment_intent.payment_failed"], "limit": 2}
+    )
+    assert [e.type for e in failed.data] == ["payment_intent.payment_failed", "charge.failed"]
+    assert failed.data[1].data.object.id == declined.value.error.charge
+
+
+# --- bad input never crashes the stand-in ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/payment_intents", "amount[x]=1&currency=usd"),
+        ("POST", "/v1/payment_intents", "amount=1000&currency[]=usd"),
+        ("POST", "/v1/payment_intents", "amount=1000&currency=usd&metadata=notahash"),
+        ("POST", "/v1/payment_intents", "amount=1000&currency=usd&expand[a]=b"),
+        ("POST", "/v1/payment_intents", "%ff%fe=%00&]bad[=1"),
+        ("POST", "/v1/payment_intents", "amount=99999999999999999999999&currency=usd"),
+        ("POST", "/v1/payment_intents/pi_nope/confirm", "payment_method=pm_card_visa"),
+        ("POST", "/v1/refunds", "charge[]=ch_x"),
+        ("POST", "/v1/refunds", "payment_intent=pi_nope"),
+        ("POST", "/v1/customers", "metadata[" + "k" * 41 + "]=v"),
+        ("POST", "/v1/customers", "&".join(f"metadata[k{i}]=v" for i in range(51))),
+        ("POST", "/v1/disputes/du_nope", "evidence[receipt]=x"),
+        ("POST", "/v1/webhook_endpoints", "url=https://x.example&enabled_events=Not An Event"),
+        ("GET", "/v1/charges?created=abc", ""),
+        ("GET", "/v1/charges?created[gte]=1&created[lt]=x", ""),
+        ("GET", "/v1/charges?limit[]=5", ""),
+        ("GET", "/v1/events?types[]=a&type=b", ""),
+        ("GET", "/v1/balance_transactions?payout=", ""),
+        ("GET", "/v1/payment_intents?ending_before=pi_nope", ""),
+        ("DELETE", "/v1/customers/cus_nope", ""),
+        ("PUT", "/v1/customers", ""),
+    ],
+)
+def test_malformed_requests_get_stripes_4xx_and_never_crash(
+    sb: Sandbox, method: str, path: str, body: str
+) -> None:
+    with stripe_http(sb) as http:
+        r = http.request(
+            method,
+            path,
+            content=body.encode("latin-1"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert 400 <= r.status_code < 500, r.text
+    err = r.json()["error"]
+    assert err["type"] in ("invalid_request_error", "card_error") and err["message"]
+    assert sb.call(lambda: list(sb.stripe.errors)) == []
