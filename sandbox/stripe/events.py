@@ -14,6 +14,7 @@ from . import webhooks
 from .errors import invalid_request, resource_missing
 from .rendering import event_json
 from .rest import Req, check_params, get_bool, page, parse_created, render_one
+from .settings import EVENT_TYPES
 from .store import Event, State
 
 __all__ = ["emit", "get_event", "list_events"]
@@ -26,6 +27,8 @@ def emit(
     req: Req | None = None,
     previous: dict[str, Any] | None = None,
 ) -> Event:
+    if type_ not in EVENT_TYPES:  # a typo here would silently reach no endpoint that listens for the name
+        raise ValueError(f"not an event type the stand-in sends: {type_}")
     data: dict[str, Any] = {"object": obj}
     if previous:
         data["previous_attributes"] = previous

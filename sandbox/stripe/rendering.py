@@ -40,7 +40,6 @@ __all__ = [
     "payment_method_json",
     "payout_json",
     "refund_json",
-    "render",
 ]
 
 #: Fields each object lets `expand[]` replace by the object (Stripe's `x-expandableFields`).
@@ -799,7 +798,3 @@ def expand(st: State, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
             raise invalid_request(f"This property cannot be expanded ({path}).", param="expand")
         _expand_path(st, obj, parts, path)
     return obj
-
-
-def render(st: State, obj: dict[str, Any] | None, paths: list[str]) -> dict[str, Any] | None:
-    return expand(st, obj, paths) if obj is not None and paths else obj

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 __all__ = [
     "ACCOUNT_API_VERSION",
     "API_PREFIX",
-    "DECLINES",
     "DEFAULT_LIMIT",
     "EVENT_TYPES",
     "IDEMPOTENCY_KEY_MAX",
@@ -155,8 +154,6 @@ TEST_CARDS: dict[str, TestCard] = {
 }
 #: `card[token]` test tokens for POST /v1/payment_methods: tok_<x> behaves as pm_card_<x>.
 TEST_TOKENS: dict[str, TestCard] = {"tok_" + k[len("pm_card_") :]: v for k, v in TEST_CARDS.items()}
-#: decline_code -> the test card, for tests that want a decline by its code
-DECLINES = {c.decline[1]: k for k, c in TEST_CARDS.items() if c.decline and k.startswith("pm_card_visa_")}
 
 #: The event types the stand-in emits (a subset of Stripe's, named as Stripe names them).
 EVENT_TYPES = frozenset(

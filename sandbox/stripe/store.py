@@ -22,7 +22,7 @@ from sandbox.ledger import Ledger
 from sandbox.world import World
 
 from .encoding import random_id
-from .settings import TEST_CARDS, WEBHOOK_RETRY_DELAYS, TestCard
+from .settings import WEBHOOK_RETRY_DELAYS, TestCard
 
 __all__ = [
     "Customer",
@@ -209,10 +209,6 @@ class State:
 
     def credentials(self) -> dict[str, Any]:
         return {"api_key": self.api_key, "webhook_secret": self.webhook_secret}
-
-    # --- test cards ------------------------------------------------------------------------------------
-    def card_for(self, test_id: str) -> TestCard | None:
-        return TEST_CARDS.get(test_id)
 
     def record(self, kind: str, **fields: Any) -> None:
         """What the account received (a payment intent, refund, customer ... was created)."""
