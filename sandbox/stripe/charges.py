@@ -12,7 +12,7 @@ from sandbox.ledger import Charge, LedgerError
 
 from . import events
 from .errors import resource_missing
-from .rendering import charge_json
+from .rendering import charge_json, find_intent_charges
 from .rest import Req, check_params, get_metadata, get_str, page, parse_created, render_one
 from .store import State
 
@@ -67,9 +67,7 @@ def list_charges(st: State, req: Req) -> dict[str, Any]:
     customer = get_str(req, "customer", empty_ok=False)
     group = get_str(req, "transfer_group")
     if pi:
-        items = [
-            c for c in st.ledger.charges_for("stripe", pi) if c.created in created and c.payment_intent_id
-        ]
+        items = [c for c in find_intent_charges(st, pi) if c.created in created]
         items.reverse()
     else:
         items = st.ledger.charges("stripe", created_gte=created.gte, created_lt=created.lt)
