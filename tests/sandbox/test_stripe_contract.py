@@ -7,6 +7,7 @@ its schemas allow.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,13 @@ from stripe_sandbox import stripe_http, stripe_sdk
 from sandbox.server import Sandbox, run_sandbox
 from sandbox.world import DEFAULT_END
 
-SPEC = Path("/work/shared/contracts/stripe/spec3.yaml")
-if not SPEC.exists():  # the contracts live beside the worktrees; a checkout elsewhere may not have them
-    SPEC = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "stripe" / "spec3.yaml"
+# The vendors' contracts live in the project's shared folder, beside the checkout (or its worktrees); set
+# NXT_STRIPE_SPEC to point elsewhere.
+_CANDIDATES = [Path(os.environ["NXT_STRIPE_SPEC"])] if os.environ.get("NXT_STRIPE_SPEC") else []
+_CANDIDATES += [
+    p / "shared" / "contracts" / "stripe" / "spec3.yaml" for p in Path(__file__).resolve().parents
+]
+SPEC = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="Stripe's OpenAPI contract is not available")
 
 
