@@ -497,6 +497,26 @@ class Ledger:
             self._capture(c, amount_minor, created)
         return c
 
+    def update_metadata(
+        self, gateway: str, charge_id: str, metadata: Mapping[str, str], *, at: int
+    ) -> Charge:
+        """Replace a charge's metadata (a vendor API's update); the order it names follows it."""
+        c = self._require(gateway, charge_id)
+        g = c.gateway
+        old = c.order_id
+        c.metadata = {str(k): str(v) for k, v in metadata.items()}
+        c.order_id = order_id_from_metadata(g, c.metadata)
+        if c.order_id != old:
+            if old is not None:
+                siblings = self._by_order[g].get(old, [])
+                if c in siblings:
+                    siblings.remove(c)
+            if c.order_id is not None:
+                self._by_order[g].setdefault(c.order_id, []).append(c)
+                self._by_order[g][c.order_id].sort(key=lambda x: x.created)
+        c.updated = at
+        return c
+
     def capture(self, gateway: str, charge_id: str, *, at: int, amount_minor: int | None = None) -> Charge:
         """Capture an authorisation (or complete a pending charge), in full or for less."""
         c = self._require(gateway, charge_id)

@@ -28,6 +28,7 @@ import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
 from sandbox.square import SquareService
+from sandbox.stripe import StripeService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import (
     DEFAULT_CONTACT_FLAG_RATE,
@@ -44,6 +45,7 @@ T = TypeVar("T")
 #: Stand-ins this build knows. The gateways and providers join as their issues land.
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
+    "stripe": StripeService,
     "square": SquareService,
 }
 
@@ -76,6 +78,12 @@ class Sandbox:
     def woocommerce(self) -> WooCommerceService:
         svc = self.services["woocommerce"]
         assert isinstance(svc, WooCommerceService)
+        return svc
+
+    @property
+    def stripe(self) -> StripeService:
+        svc = self.services["stripe"]
+        assert isinstance(svc, StripeService)
         return svc
 
     @property
@@ -187,7 +195,7 @@ class Sandbox:
             asyncio.set_event_loop(loop)
             self._loop = loop
             for svc in self.services.values():
-                if isinstance(svc, WooCommerceService):
+                if hasattr(type(svc), "loop"):  # stand-ins that deliver webhooks queue them on this loop
                     svc.loop = loop
 
             async def main() -> None:

@@ -1,4 +1,4 @@
-"""`nxt sandbox`: run the local stand-ins (WooCommerce today; the gateways and providers as they land)."""
+"""`nxt sandbox`: run the local stand-ins (WooCommerce, Stripe; the others as their issues land)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         )
         block.save(block_name, overwrite=True)
         saved.append(f"woocommerce: WooCommerceStore/{block_name}")
+    if "stripe" in sb.services:
+        from blocks.stripe import StripeGateway
+
+        creds = sb.credentials["stripe"]
+        gateway = StripeGateway(
+            secret_key=creds["api_key"],
+            webhook_secret=creds["webhook_secret"],
+            base_url=sb.urls["stripe"],
+            ca_bundle=sb.ca_file,
+        )
+        gateway.save(block_name, overwrite=True)
+        saved.append(f"stripe: StripeGateway/{block_name}")
     if "square" in sb.services:
         from blocks.square import SquareGateway
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deployments.commands import sandbox as cmd
-from sandbox.server import run_sandbox
+from sandbox.server import SERVICES, run_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +49,8 @@ def test_up_json_serves_until_sigterm() -> None:
         line = proc.stdout.readline()
         info = json.loads(line)
         woo = info["woocommerce"]
+        assert list(info) == list(SERVICES)  # every service by default
+        assert info["stripe"]["api_key"].startswith("sk_test_")
         assert woo["consumer_key"].startswith("ck_") and woo["consumer_secret"].startswith("cs_")
         assert woo["api_url"] == woo["base_url"] + "/wp-json/wc/v3"
         r = httpx.get(woo["api_url"] + "/products", auth=(woo["consumer_key"], woo["consumer_secret"]))

@@ -34,6 +34,34 @@ WOOCOMMERCE_LAYERS = [
 ]
 
 
+# sandbox/stripe, lowest layer first.
+STRIPE_LAYERS = [
+    "settings",
+    "encoding",
+    "errors",
+    "store",
+    "rendering",
+    "rest",
+    "auth",
+    "idempotency",
+    "webhooks",
+    "events",
+    "payment_methods",
+    "customers",
+    "payment_intents",
+    "charges",
+    "refunds",
+    "balance",
+    "disputes",
+    "routes",
+    "admin",
+    "service",
+    "__init__",
+]
+#: Stand-in packages: each keeps its state private to itself.
+STAND_INS = ("woocommerce", "stripe")
+
+
 def _package_imports(path: Path) -> set[str]:
     """Sibling modules `path` imports (`from .x import`, `from . import x`)."""
     found: set[str] = set()
@@ -56,13 +84,24 @@ def test_woocommerce_imports_point_down_the_layers() -> None:
             assert rank[dep] < rank[name], f"sandbox/woocommerce/{name}.py imports {dep}, which is above it"
 
 
+def test_stripe_imports_point_down_the_layers() -> None:
+    pkg = ROOT / "sandbox" / "stripe"
+    modules = sorted(p.stem for p in pkg.glob("*.py"))
+    assert set(modules) <= set(STRIPE_LAYERS), "list a new module in STRIPE_LAYERS"
+    rank = {name: i for i, name in enumerate(STRIPE_LAYERS)}
+    for name in modules:
+        for dep in _package_imports(pkg / f"{name}.py"):
+            assert rank[dep] < rank[name], f"sandbox/stripe/{name}.py imports {dep}, which is above it"
+
+
 def test_nobody_outside_the_package_touches_its_state() -> None:
     private = re.compile(r"\._st\b|\._store\(|\._versions\b|\._touched\(")
     offenders = []
     for folder in ("tests", "bench", "deployments", "flows", "tasks", "sandbox"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.is_relative_to(ROOT / "sandbox" / "woocommerce") or path.name == "test_layout.py":
-                continue  # the package itself, and the pattern above
+            own = any(path.is_relative_to(ROOT / "sandbox" / pkg) for pkg in STAND_INS)
+            if own or path.name == "test_layout.py":
+                continue  # the packages themselves, and the pattern above
             offenders += [
                 f"{path.relative_to(ROOT)}:{n}"
                 for n, line in enumerate(path.read_text().splitlines(), 1)
