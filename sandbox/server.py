@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.twilio import TwilioService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import DEFAULT_CONTACT_FLAG_RATE, DEFAULT_DISCREPANCY_RATE, World, build_world
 
@@ -37,6 +38,7 @@ T = TypeVar("T")
 #: Stand-ins this build knows. The gateways and providers join as their issues land.
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
+    "twilio": TwilioService,
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
@@ -68,6 +70,12 @@ class Sandbox:
     def woocommerce(self) -> WooCommerceService:
         svc = self.services["woocommerce"]
         assert isinstance(svc, WooCommerceService)
+        return svc
+
+    @property
+    def twilio(self) -> TwilioService:
+        svc = self.services["twilio"]
+        assert isinstance(svc, TwilioService)
         return svc
 
     @property
