@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.sendgrid import SendGridService
 from sandbox.twilio import TwilioService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import DEFAULT_CONTACT_FLAG_RATE, DEFAULT_DISCREPANCY_RATE, World, build_world
@@ -39,6 +40,7 @@ T = TypeVar("T")
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
     "twilio": TwilioService,
+    "sendgrid": SendGridService,
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
@@ -76,6 +78,12 @@ class Sandbox:
     def twilio(self) -> TwilioService:
         svc = self.services["twilio"]
         assert isinstance(svc, TwilioService)
+        return svc
+
+    @property
+    def sendgrid(self) -> SendGridService:
+        svc = self.services["sendgrid"]
+        assert isinstance(svc, SendGridService)
         return svc
 
     @property
