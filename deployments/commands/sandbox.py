@@ -41,6 +41,31 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         )
         block.save(block_name, overwrite=True)
         saved.append(f"woocommerce: WooCommerceStore/{block_name}")
+    if "twilio" in sb.services:
+        from blocks.twilio import TwilioSMS
+
+        creds = sb.credentials["twilio"]
+        TwilioSMS(
+            account_sid=creds["account_sid"],
+            auth_token=creds["auth_token"],
+            from_number=creds["from_number"],
+            messaging_service_sid=creds["messaging_service_sid"],
+            base_url=sb.urls["twilio"],
+            ca_bundle=sb.ca_file,
+        ).save(block_name, overwrite=True)
+        saved.append(f"twilio: TwilioSMS/{block_name}")
+    if "sendgrid" in sb.services:
+        from blocks.sendgrid import SendGridEmail
+
+        creds = sb.credentials["sendgrid"]
+        SendGridEmail(
+            api_key=creds["api_key"],
+            from_email=creds["from_email"],
+            verification_key=creds["verification_key"],
+            base_url=sb.urls["sendgrid"],
+            ca_bundle=sb.ca_file,
+        ).save(block_name, overwrite=True)
+        saved.append(f"sendgrid: SendGridEmail/{block_name}")
     return saved
 
 
@@ -67,8 +92,9 @@ def up(
     orders: Annotated[int, typer.Option(help="Orders in the store.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the world; same seed, same data.")] = 1,
     services: Annotated[
-        str, typer.Option(help="Comma-separated services to run (known: woocommerce).")
-    ] = "woocommerce",
+        str | None,
+        typer.Option(help="Comma-separated services to run (default: all of them).", show_default=False),
+    ] = None,
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a throwaway CA.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     admin_token: Annotated[
@@ -132,7 +158,10 @@ def up(
     from sandbox._framework import Faults, is_loopback_host, validate_admin_token
     from sandbox.server import SERVICES, start_sandbox
 
-    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    if services is None:
+        names = tuple(SERVICES)
+    else:
+        names = tuple(s.strip() for s in services.split(",") if s.strip())
     unknown = [s for s in names if s not in SERVICES]
     if not names or unknown:
         fail(f"--services: unknown {', '.join(unknown) or '(none)'}; use one of {', '.join(SERVICES)}")
