@@ -105,6 +105,9 @@ def set_rate(st: Store, sender: str, mps: float) -> dict[str, Any]:
         s = st.service_sender(sender)
     else:
         s = st.add_number(sender, mps)
+        for service in st.services.values():  # a service's rate is its numbers' total
+            if sender in service.numbers:
+                st.service_sender(service.sid)
     return {"sender": s.key, "kind": s.kind, "mps": s.mps}
 
 
@@ -171,6 +174,8 @@ def admin_routes(st: Store) -> list[Route]:
 
     async def sender(request: Request) -> Any:
         data = await body_of(request)
+        if "mps" not in data:
+            raise ValueError('send {"mps": <messages per second>}')
         return set_rate(st, request.path_params["sender"], float(data["mps"]))
 
     async def flush(request: Request) -> Any:

@@ -117,6 +117,7 @@ class Store:
         self.services: dict[str, MessagingService] = {service.sid: service}
         self.messaging_service_sid = service.sid
         self.mps_overrides: dict[str, float] = {}  # messaging services with an explicit rate
+        self.service_sender(service.sid)
         self._sid_rng = random.Random(f"twilio-sids-{world.seed}")
 
         self.messages: dict[str, Message] = {}

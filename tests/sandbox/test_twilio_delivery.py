@@ -210,8 +210,11 @@ def test_rate_is_configurable_per_sender(sb: Sandbox, client: Client, creds: dic
     assert sb.call(sb.twilio.summary)["senders"][creds["from_number"]]["max_sent_per_s"] == 10
     sent = [sb.call(sb.twilio.message, s)["date_sent"] for s in sids]
     assert round(sent[-1] - sent[0], 6) == 2.4
-    bad = httpx.put(sb.admin_url("twilio") + f"/twilio/senders/{creds['from_number']}", json={"mps": 0})
-    assert bad.status_code == 400
+    for bad in ({"mps": 0}, {}, {"mps": "fast"}):
+        r = httpx.put(sb.admin_url("twilio") + f"/twilio/senders/{creds['from_number']}", json=bad)
+        assert r.status_code == 400, bad
+    senders = sb.call(sb.twilio.info)["senders"]
+    assert senders[creds["messaging_service_sid"]] == {"kind": "messaging_service", "mps": 13.0}  # 10 + 3
 
 
 def test_queued_past_validity_period_fail_30001(
