@@ -180,7 +180,7 @@ SERVICES: tuple[Service, ...] = (
             Var("SENDGRID_API_KEY", "api_key", "secret"),
             Var("SENDGRID_FROM_EMAIL", "from_email"),
             Var("SENDGRID_BASE_URL", "base_url"),
-            Var("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", "event_webhook_public_key"),
+            Var("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", "verification_key"),
         ),
     ),
     Service(

@@ -1,4 +1,4 @@
-"""The Twilio SMS block: account credentials and the sender."""
+"""The Twilio SMS block: account credentials, the sender, and how the client reaches Twilio."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ class TwilioSMS(CredentialsBlock):
     """Twilio account credentials and the sender for text messages.
 
     `client()` returns the official `twilio.rest.Client` with its API domain aimed at `base_url`,
-    so it can talk to Twilio, or to the local sandbox in tests and demos.
+    so it can talk to Twilio, or to the local sandbox in tests and demos. Its HTTP client has a timeout
+    (the SDK's default waits forever), retries only what cannot send a message twice (connections that
+    could not be made; reads of GETs), and trusts `ca_bundle` even when `REQUESTS_CA_BUNDLE` is set.
 
     Example:
         ```python
@@ -49,12 +51,41 @@ class TwilioSMS(CredentialsBlock):
         title="Base URL",
         description="Twilio API address; point it at the sandbox or a proxy for tests.",
     )
+    ca_bundle: str | None = Field(
+        default=None,
+        title="CA bundle",
+        description=(
+            "Path to a CA certificate file to trust for base_url (a proxy or the sandbox with its own "
+            "certificate authority); when empty, REQUESTS_CA_BUNDLE or the system's CAs are used."
+        ),
+    )
+    timeout_ms: int = Field(
+        default=30_000,
+        ge=100,
+        le=600_000,
+        title="Timeout (ms)",
+        description="How long to wait for Twilio to connect or answer, in milliseconds.",
+    )
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "Retries of a request whose connection failed, and of a failed read of a lookup; a send "
+            "Twilio may have received is never retried here."
+        ),
+    )
 
     def client(self) -> Client:
         """Build the official Twilio client for this account."""
         from twilio.rest import Client
 
-        client = Client(self.account_sid, self.auth_token.get_secret_value())
+        from clients._sdk import twilio_http_client
+
+        http = twilio_http_client(
+            timeout_s=self.timeout_ms / 1000, max_retries=self.max_retries, ca_bundle=self.ca_bundle
+        )
+        client = Client(self.account_sid, self.auth_token.get_secret_value(), http_client=http)
         client.api.base_url = self.base_url
         return client
 

@@ -27,8 +27,10 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.sendgrid import SendGridService
 from sandbox.square import SquareService
 from sandbox.stripe import StripeService
+from sandbox.twilio import TwilioService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import (
     DEFAULT_CONTACT_FLAG_RATE,
@@ -47,6 +49,8 @@ SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
     "stripe": StripeService,
     "square": SquareService,
+    "twilio": TwilioService,
+    "sendgrid": SendGridService,
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
@@ -90,6 +94,18 @@ class Sandbox:
     def square(self) -> SquareService:
         svc = self.services["square"]
         assert isinstance(svc, SquareService)
+        return svc
+
+    @property
+    def twilio(self) -> TwilioService:
+        svc = self.services["twilio"]
+        assert isinstance(svc, TwilioService)
+        return svc
+
+    @property
+    def sendgrid(self) -> SendGridService:
+        svc = self.services["sendgrid"]
+        assert isinstance(svc, SendGridService)
         return svc
 
     @property

@@ -125,6 +125,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""  # the raw query string (signatures such as Twilio's cover the full URL)
 
 
 @dataclass
@@ -157,6 +158,7 @@ class WebhookReceiver:
             scope["path"],
             {k.decode().lower(): v.decode() for k, v in scope["headers"]},
             body,
+            scope.get("query_string", b"").decode("latin-1"),
         )
         code = self.status(req) if callable(self.status) else self.status
         with self._cond:

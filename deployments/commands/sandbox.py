@@ -67,6 +67,31 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         )
         square.save(block_name, overwrite=True)
         saved.append(f"square: SquareGateway/{block_name}")
+    if "twilio" in sb.services:
+        from blocks.twilio import TwilioSMS
+
+        creds = sb.credentials["twilio"]
+        TwilioSMS(
+            account_sid=creds["account_sid"],
+            auth_token=creds["auth_token"],
+            from_number=creds["from_number"],
+            messaging_service_sid=creds["messaging_service_sid"],
+            base_url=sb.urls["twilio"],
+            ca_bundle=sb.ca_file,
+        ).save(block_name, overwrite=True)
+        saved.append(f"twilio: TwilioSMS/{block_name}")
+    if "sendgrid" in sb.services:
+        from blocks.sendgrid import SendGridEmail
+
+        creds = sb.credentials["sendgrid"]
+        SendGridEmail(
+            api_key=creds["api_key"],
+            from_email=creds["from_email"],
+            verification_key=creds["verification_key"],
+            base_url=sb.urls["sendgrid"],
+            ca_bundle=sb.ca_file,
+        ).save(block_name, overwrite=True)
+        saved.append(f"sendgrid: SendGridEmail/{block_name}")
     return saved
 
 

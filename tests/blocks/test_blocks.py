@@ -284,6 +284,63 @@ def test_sendgrid_client_is_aimed_at_base_url() -> None:
     assert client.api_key == "SG.SECRET_11"
 
 
+def test_sendgrid_verification_key_reads_documents_saved_under_the_old_name() -> None:
+    old = {"api_key": "SG.SECRET_11", "from_email": "noreply@example.com", "event_webhook_public_key": "MFkw"}
+    assert SendGridEmail.model_validate(old).verification_key == "MFkw"
+    new = SendGridEmail(api_key="SG.SECRET_11", from_email="noreply@example.com", verification_key="MFkw")
+    assert new.verification_key == "MFkw"
+    assert "verification_key" in SendGridEmail.model_json_schema()["properties"]
+    assert "event_webhook_public_key" not in new.model_dump()
+
+
+def test_sendgrid_block_saved_with_the_old_field_loads() -> None:
+    """A document saved before the rename (data under `event_webhook_public_key`) loads into the new field."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentCreate
+
+    SendGridEmail(api_key="SG.SECRET_11", from_email="noreply@example.com").save("new-doc", overwrite=True)
+    with get_client(sync_client=True) as client:
+        block_type = client.read_block_type_by_slug("nxt-sendgrid-email")
+        schema = client.get_most_recent_block_schema_for_block_type(block_type.id)
+        assert schema is not None
+        client.create_block_document(
+            BlockDocumentCreate(
+                name="old-sendgrid-doc",
+                data={
+                    "api_key": "SG.SECRET_11",
+                    "from_email": "noreply@example.com",
+                    "event_webhook_public_key": "MFkw",
+                },
+                block_schema_id=schema.id,
+                block_type_id=block_type.id,
+            )
+        )
+    assert SendGridEmail.load("old-sendgrid-doc").verification_key == "MFkw"
+
+
+def test_messaging_clients_have_timeouts_and_the_ca_bundle(tmp_path: Path) -> None:
+    from twilio.rest import Client
+
+    sms = TwilioSMS(
+        account_sid="AC123",
+        auth_token="twilio_SECRET_10",
+        from_number="+15551234567",
+        ca_bundle=str(tmp_path / "ca.pem"),
+        timeout_ms=1500,
+        max_retries=3,
+    )
+    client = sms.client()
+    assert isinstance(client, Client)
+    http = client.http_client
+    assert http.timeout == 1.5
+    assert http.session.verify == str(tmp_path / "ca.pem")
+    assert http.session.get_adapter("http://x").max_retries.total == 3
+    assert http.session.get_adapter("https://x").max_retries.total == 3
+    assert "POST" not in http.session.get_adapter("https://x").max_retries.allowed_methods
+    email = SendGridEmail(api_key="SG.SECRET_11", from_email="noreply@example.com", timeout_ms=2500)
+    assert email.client().client.timeout == 2.5
+
+
 def test_woocommerce_client_wiring(tmp_path: Path) -> None:
     """client() passes every setting on to the real client."""
     from clients import RetryPolicy, WooCommerceClient

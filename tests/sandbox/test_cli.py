@@ -141,6 +141,68 @@ def test_save_blocks_builds_a_woocommerce_block(monkeypatch) -> None:
     assert block.ca_bundle == sb.ca_file and block.verify_tls is True
 
 
+def test_save_blocks_builds_the_messaging_blocks(monkeypatch) -> None:
+    from blocks.sendgrid import SendGridEmail
+    from blocks.twilio import TwilioSMS
+
+    saved: dict[str, object] = {}
+    for cls in (TwilioSMS, SendGridEmail):
+        monkeypatch.setattr(
+            cls, "save", lambda self, name, overwrite=False: saved.update({type(self).__name__: self})
+        )
+    with run_sandbox(services=("twilio", "sendgrid"), products=3, customers=2, orders=2, tls=True) as sb:
+        lines = cmd._save_blocks(sb, "sandbox")
+        assert lines == ["twilio: TwilioSMS/sandbox", "sendgrid: SendGridEmail/sandbox"]
+        sms, email = saved["TwilioSMS"], saved["SendGridEmail"]
+        assert isinstance(sms, TwilioSMS) and isinstance(email, SendGridEmail)
+        creds = sb.credentials
+        assert (sms.account_sid, sms.from_number, sms.messaging_service_sid) == (
+            creds["twilio"]["account_sid"],
+            creds["twilio"]["from_number"],
+            creds["twilio"]["messaging_service_sid"],
+        )
+        assert sms.auth_token.get_secret_value() == creds["twilio"]["auth_token"]
+        assert (sms.base_url, sms.ca_bundle) == (sb.urls["twilio"], sb.ca_file)
+        assert email.api_key.get_secret_value() == creds["sendgrid"]["api_key"]
+        assert (email.from_email, email.verification_key) == (
+            creds["sendgrid"]["from_email"],
+            creds["sendgrid"]["verification_key"],
+        )
+        assert (email.base_url, email.ca_bundle) == (sb.urls["sendgrid"], sb.ca_file)
+        # the saved blocks work against the sandbox as they are
+        assert sms.client().messages.list(limit=1) == []
+        assert email.client().client.user.webhooks.event.settings.get().status_code == 200
+
+
+def test_up_serves_every_service_by_default_and_prints_their_keys(monkeypatch) -> None:
+    import deployments.commands.sandbox as module
+    from sandbox import server
+
+    started: dict[str, object] = {}
+
+    def fake_start(**kwargs):
+        started.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(server, "start_sandbox", fake_start)
+    result = CliRunner().invoke(module.app, ["up", "--products", "1", "--customers", "1", "--orders", "1"])
+    assert tuple(started["services"]) == tuple(server.SERVICES)
+    assert "twilio" in started["services"] and "sendgrid" in started["services"]
+    assert result.exit_code == 2
+    monkeypatch.undo()
+    with run_sandbox(services=("twilio", "sendgrid"), products=2, customers=2, orders=2) as sb:
+        info = sb.describe()
+    assert set(info["twilio"]) == {
+        "base_url",
+        "admin_url",
+        "account_sid",
+        "auth_token",
+        "from_number",
+        "messaging_service_sid",
+    }
+    assert set(info["sendgrid"]) == {"base_url", "admin_url", "api_key", "from_email", "verification_key"}
+
+
 @pytest.mark.parametrize(
     ("text", "epoch"),
     [
