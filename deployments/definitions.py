@@ -73,7 +73,7 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         name="incremental",
         entrypoint="flows/woocommerce_sync.py:woocommerce_sync",
         description="Pull what changed in the store since the last run (products, customers, orders).",
-        parameters={"sync_type": "full", "direction": "pull", "store": "default"},
+        parameters={"sync_type": "full", "direction": "pull", "store": "default", "if_busy": "skip"},
         every=timedelta(minutes=5),
         collision="CANCEL_NEW",
         tags=("woocommerce", "sync"),

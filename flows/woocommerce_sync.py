@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from blocks import HubDatabase, WooCommerceStore, aload_block
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
+from hub import locks
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
 from hub.push import PUSH_RESOURCES, dirty_batches
@@ -67,6 +69,9 @@ SYNC_TYPES: dict[str, tuple[str, ...]] = {
     "orders": ("orders",),
 }
 DIRECTIONS = ("pull", "push", "bidirectional")
+BUSY_WAIT_S = 15 * 60  # how long a run waits for another sync of its store before giving up
+LEASE_TTL_S = 120.0  # a dead run's lease frees the store after this long
+LEASE_POLL_S = 2.0
 PARALLEL_BATCHES = 2  # page batches of one listing in flight (pages stay within one batch of the commits)
 PARALLEL_VARIATION_BATCHES = 2  # variation batches in flight, beside the pages
 FLOW_TIMEOUT_S = 6 * 3600  # a full pull of a very large store; a run hung past this is failed
@@ -85,6 +90,10 @@ COUNT_KEYS = (
 
 class SyncError(RunFailed):
     """A sync run that could not complete; the message is the one line recorded in the sync-run row."""
+
+
+class SyncBusy(SyncError):
+    """Another run holds the store's sync lease and did not finish within the wait."""
 
 
 _RUN_FAILURES: tuple[type[Exception], ...] = (*EXPECTED_FAILURES, SyncError)
@@ -119,6 +128,7 @@ async def woocommerce_sync(
     force: bool = False,
     store: str = "default",
     hub: str | None = None,
+    if_busy: Literal["wait", "skip"] = "wait",
 ) -> dict[str, Any]:
     """Sync a WooCommerce store with the hub.
 
@@ -129,9 +139,11 @@ async def woocommerce_sync(
         force: Ignore cursors and re-read everything (also tombstones records the store no longer has).
         store: Name of the WooCommerce Store block.
         hub: Name of a Hub Database block; defaults to NXT_DATABASE_URL, then the embedded SQLite hub.
+        if_busy: When another sync of this store is running: `wait` for it (up to 15 minutes, then fail
+            with one line naming it) or `skip` this run (what a frequent schedule wants).
 
     Returns:
-        The run's summary: id, status, counts and duration.
+        The run's summary: id, status, counts and duration (status `skipped` when skipped).
     """
     if sync_type not in SYNC_TYPES:
         raise ValueError(f"sync_type must be one of {', '.join(SYNC_TYPES)}, not {sync_type!r}")
@@ -139,22 +151,29 @@ async def woocommerce_sync(
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     if batch_size is not None and not 1 <= batch_size <= 100:
         raise ValueError(f"batch_size must be between 1 and 100, not {batch_size}")
+    if if_busy not in ("wait", "skip"):
+        raise ValueError(f"if_busy must be wait or skip, not {if_busy!r}")
     await label_run([f"store:{store}", f"sync:{sync_type}", f"direction:{direction}"])
     capture_client_logs()
     block = await load_store(store)
     engine = await open_hub(hub)
     await close_crashed_runs(engine, store)
-    return await run_sync(
-        block,
-        engine,
-        store=store,
-        sync_type=sync_type,
-        direction=direction,
-        batch_size=batch_size,
-        force=force,
-        flow_run_id=str(flow_run.id) if flow_run.id else None,
-        use_prefect=True,
-    )
+    owner = str(flow_run.id) if flow_run.id else f"process {os.getpid()} {uuid.uuid4().hex[:8]}"
+    async with store_lease(engine, store, owner, wait_s=0 if if_busy == "skip" else BUSY_WAIT_S) as held:
+        if not held:
+            get_run_logger().info("another sync of store %s is running; skipped (if_busy=skip)", store)
+            return {"store": store, "sync_type": sync_type, "direction": direction, "status": "skipped"}
+        return await run_sync(
+            block,
+            engine,
+            store=store,
+            sync_type=sync_type,
+            direction=direction,
+            batch_size=batch_size,
+            force=force,
+            flow_run_id=str(flow_run.id) if flow_run.id else None,
+            use_prefect=True,
+        )
 
 
 @_flow("woocommerce-sync-records", "woocommerce-sync-records/{store}/{resource}")
@@ -198,6 +217,38 @@ async def woocommerce_sync_records(
         await pull_records(session.ctx.key, resource, unique)
         session.ctx.pages_committed(resource, 1)
     return session.summary
+
+
+@contextlib.asynccontextmanager
+async def store_lease(engine: Engine, store: str, owner: str, *, wait_s: float) -> AsyncIterator[bool]:
+    """Hold the store's sync lease (`hub.locks`) for the block: yields True, or False when `wait_s` is 0
+    and another run holds it. Waits up to `wait_s` otherwise, then raises `SyncBusy`. The lease is renewed
+    while held, so only a process that died lets it expire (after `LEASE_TTL_S`)."""
+    name = locks.store_sync_lock(store)
+    deadline = time.monotonic() + wait_s
+    while not await asyncio.to_thread(locks.acquire, engine, name, owner, LEASE_TTL_S):
+        if wait_s <= 0:
+            yield False
+            return
+        if time.monotonic() >= deadline:
+            holder = await asyncio.to_thread(locks.holder, engine, name)
+            who = holder.describe() if holder else "another run"
+            raise SyncBusy(f"store {store!r} is being synced: {who}; run again when it has finished")
+        await asyncio.sleep(LEASE_POLL_S)
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(LEASE_TTL_S / 3)
+            await asyncio.to_thread(locks.renew, engine, name, owner, LEASE_TTL_S)
+
+    renewing = asyncio.ensure_future(renew())
+    try:
+        yield True
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+        await asyncio.to_thread(locks.release, engine, name, owner)
 
 
 async def load_store(name: str) -> WooCommerceStore:

@@ -40,6 +40,10 @@ def woocommerce(
     hub: Annotated[
         str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")
     ] = None,
+    skip_if_busy: Annotated[
+        bool,
+        typer.Option("--skip-if-busy", help="Do nothing if another sync of the store runs (else wait)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON line.")] = False,
 ) -> None:
     """Sync a WooCommerce store with the hub and print the run's summary."""
@@ -57,6 +61,7 @@ def woocommerce(
                 force=force,
                 store=store,
                 hub=hub,
+                if_busy="skip" if skip_if_busy else "wait",
             )
         )
     if as_json:
@@ -67,6 +72,9 @@ def woocommerce(
 
 def print_summary(summary: dict[str, Any]) -> None:
     """`sync #12 full/pull of default: completed in 3.2s` and the non-zero counts."""
+    if summary["status"] == "skipped":
+        typer.echo(f"sync of {summary['store']}: skipped, another sync of this store is running")
+        return
     counts = ", ".join(f"{k} {v}" for k, v in summary["counts"].items() if v) or "nothing to do"
     typer.echo(
         f"sync #{summary['id']} {summary['sync_type']}/{summary['direction']} of {summary['store']}: "

@@ -67,6 +67,7 @@ def test_overrides_from_the_environment() -> None:
         "sync_type": "full",
         "direction": "pull",
         "store": "eu",
+        "if_busy": "skip",
         "batch_size": 100,
     }
     assert specs["woocommerce-sync/nightly-full-us"].cron == "30 1 * * *"

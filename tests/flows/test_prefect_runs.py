@@ -124,3 +124,26 @@ def test_crash_and_cancel_hooks_close_the_runs_row(engine, hub_url, monkeypatch)
         rows = {r.id: r for r in conn.execute(sa.select(SyncRun.__table__))}
     assert rows[mine].status == "crashed" and "SIGTERM" in rows[mine].error
     assert rows[other].status == "running"
+
+
+def test_a_second_sync_of_a_store_waits_skips_or_refuses(store_name, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import flows.woocommerce_sync as sync_module
+    from flows.woocommerce_sync import SyncBusy
+    from hub import locks
+
+    lease = locks.store_sync_lock(store_name)
+    assert locks.acquire(engine, lease, "flow run 1234 (another sync)", ttl_s=60)
+
+    skipped = asyncio.run(woocommerce_sync(store=store_name, sync_type="customers", if_busy="skip"))
+    assert skipped["status"] == "skipped"
+    monkeypatch.setattr(sync_module, "BUSY_WAIT_S", 0.5)
+    monkeypatch.setattr(sync_module, "LEASE_POLL_S", 0.1)
+    with pytest.raises(SyncBusy, match=r"being synced: flow run 1234 \(another sync\) has held it since"):
+        asyncio.run(woocommerce_sync(store=store_name, sync_type="customers"))
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(SyncRun.__table__)).scalar() == 0
+
+    assert locks.release(engine, lease, "flow run 1234 (another sync)")
+    done = asyncio.run(woocommerce_sync(store=store_name, sync_type="customers"))
+    assert done["status"] == "completed"
+    assert locks.holder(engine, lease) is None, "the lease is released when the run ends"
