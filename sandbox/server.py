@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.authorizenet import AuthorizeNetService
+from sandbox.paypal import PayPalService
 from sandbox.woocommerce import WooCommerceService
 from sandbox.world import DEFAULT_CONTACT_FLAG_RATE, DEFAULT_DISCREPANCY_RATE, World, build_world
 
@@ -37,6 +39,8 @@ T = TypeVar("T")
 #: Stand-ins this build knows. The gateways and providers join as their issues land.
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
+    "paypal": PayPalService,
+    "authorizenet": AuthorizeNetService,
 }
 
 FaultSpec = Faults | Mapping[str, Any] | None
@@ -71,6 +75,18 @@ class Sandbox:
         return svc
 
     @property
+    def paypal(self) -> PayPalService:
+        svc = self.services["paypal"]
+        assert isinstance(svc, PayPalService)
+        return svc
+
+    @property
+    def authorizenet(self) -> AuthorizeNetService:
+        svc = self.services["authorizenet"]
+        assert isinstance(svc, AuthorizeNetService)
+        return svc
+
+    @property
     def credentials(self) -> dict[str, dict[str, Any]]:
         return {name: svc.credentials() for name, svc in self.services.items()}
 
@@ -89,6 +105,8 @@ class Sandbox:
             entry.update(svc.credentials())
             if name == "woocommerce":
                 entry["api_url"] = self.urls[name] + "/wp-json/wc/v3"
+            if name == "authorizenet":
+                entry["api_url"] = self.urls[name] + "/xml/v1/request.api"
             if self.ca_file:
                 entry["ca_file"] = self.ca_file
             out[name] = entry
@@ -111,8 +129,11 @@ class Sandbox:
         return self.call(self.services[service].set_faults, settings)
 
     def flush_webhooks(self) -> None:
-        """Block until every queued webhook delivery has been attempted."""
-        self.call(self.woocommerce.flush)
+        """Block until every queued webhook delivery (of every service) has been attempted."""
+        for svc in self.services.values():
+            flush = getattr(svc, "flush", None)
+            if flush is not None:
+                self.call(flush)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def _bind(self, port: int) -> socket.socket:
@@ -170,7 +191,7 @@ class Sandbox:
             asyncio.set_event_loop(loop)
             self._loop = loop
             for svc in self.services.values():
-                if isinstance(svc, WooCommerceService):
+                if isinstance(svc, WooCommerceService | PayPalService | AuthorizeNetService):
                     svc.loop = loop
 
             async def main() -> None:

@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # sandbox/woocommerce, lowest layer first: a module may import only modules listed before it.
@@ -32,6 +34,41 @@ WOOCOMMERCE_LAYERS = [
     "__init__",
 ]
 
+# sandbox/paypal and sandbox/authorizenet, the same way.
+PAYPAL_LAYERS = [
+    "settings",
+    "encoding",
+    "errors",
+    "state",
+    "rendering",
+    "rest",
+    "auth",
+    "webhooks",
+    "orders",
+    "payments",
+    "reporting",
+    "admin",
+    "routes",
+    "service",
+    "__init__",
+]
+AUTHORIZENET_LAYERS = [
+    "settings",
+    "encoding",
+    "errors",
+    "schema",
+    "state",
+    "rendering",
+    "webhooks",
+    "transactions",
+    "reporting",
+    "admin",
+    "routes",
+    "service",
+    "__init__",
+]
+LAYERS = {"woocommerce": WOOCOMMERCE_LAYERS, "paypal": PAYPAL_LAYERS, "authorizenet": AUTHORIZENET_LAYERS}
+
 
 def _package_imports(path: Path) -> set[str]:
     """Sibling modules `path` imports (`from .x import`, `from . import x`)."""
@@ -45,14 +82,16 @@ def _package_imports(path: Path) -> set[str]:
     return found
 
 
-def test_woocommerce_imports_point_down_the_layers() -> None:
-    pkg = ROOT / "sandbox" / "woocommerce"
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_imports_point_down_the_layers(package: str) -> None:
+    layers = LAYERS[package]
+    pkg = ROOT / "sandbox" / package
     modules = sorted(p.stem for p in pkg.glob("*.py"))
-    assert set(modules) <= set(WOOCOMMERCE_LAYERS), "list a new module in WOOCOMMERCE_LAYERS"
-    rank = {name: i for i, name in enumerate(WOOCOMMERCE_LAYERS)}
+    assert set(modules) <= set(layers), f"list a new module in the layers of sandbox/{package}"
+    rank = {name: i for i, name in enumerate(layers)}
     for name in modules:
         for dep in _package_imports(pkg / f"{name}.py"):
-            assert rank[dep] < rank[name], f"sandbox/woocommerce/{name}.py imports {dep}, which is above it"
+            assert rank[dep] < rank[name], f"sandbox/{package}/{name}.py imports {dep}, which is above it"
 
 
 def test_nobody_outside_the_package_touches_its_state() -> None:
@@ -60,8 +99,11 @@ def test_nobody_outside_the_package_touches_its_state() -> None:
     offenders = []
     for folder in ("tests", "bench", "deployments", "flows", "tasks", "sandbox"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.is_relative_to(ROOT / "sandbox" / "woocommerce") or path.name == "test_layout.py":
-                continue  # the package itself, and the pattern above
+            if (
+                any(path.is_relative_to(ROOT / "sandbox" / pkg) for pkg in LAYERS)
+                or path.name == "test_layout.py"
+            ):
+                continue  # a stand-in package itself, and the pattern above
             offenders += [
                 f"{path.relative_to(ROOT)}:{n}"
                 for n, line in enumerate(path.read_text().splitlines(), 1)
