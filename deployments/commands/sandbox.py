@@ -41,6 +41,32 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
         )
         block.save(block_name, overwrite=True)
         saved.append(f"woocommerce: WooCommerceStore/{block_name}")
+    if "paypal" in sb.services:
+        from blocks.paypal import PayPalGateway
+
+        creds = sb.credentials["paypal"]
+        PayPalGateway(
+            client_id=creds["client_id"],
+            client_secret=creds["client_secret"],
+            webhook_id=creds["webhook_id"],
+            environment="sandbox",
+            base_url=sb.urls["paypal"],
+            ca_bundle=sb.ca_file,
+        ).save(block_name, overwrite=True)
+        saved.append(f"paypal: PayPalGateway/{block_name}")
+    if "authorizenet" in sb.services:
+        from blocks.authorizenet import AuthorizeNetGateway
+
+        creds = sb.credentials["authorizenet"]
+        AuthorizeNetGateway(
+            api_login_id=creds["api_login_id"],
+            transaction_key=creds["transaction_key"],
+            signature_key=creds["signature_key"],
+            environment="sandbox",
+            base_url=sb.urls["authorizenet"],
+            ca_bundle=sb.ca_file,
+        ).save(block_name, overwrite=True)
+        saved.append(f"authorizenet: AuthorizeNetGateway/{block_name}")
     return saved
 
 
@@ -67,8 +93,9 @@ def up(
     orders: Annotated[int, typer.Option(help="Orders in the store.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the world; same seed, same data.")] = 1,
     services: Annotated[
-        str, typer.Option(help="Comma-separated services to run (known: woocommerce).")
-    ] = "woocommerce",
+        str,
+        typer.Option(help="Comma-separated services to run (default: every one: woocommerce, paypal, ...)."),
+    ] = "",
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a throwaway CA.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     admin_token: Annotated[
@@ -132,9 +159,9 @@ def up(
     from sandbox._framework import Faults, is_loopback_host, validate_admin_token
     from sandbox.server import SERVICES, start_sandbox
 
-    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    names = tuple(s.strip() for s in services.split(",") if s.strip()) or tuple(SERVICES)
     unknown = [s for s in names if s not in SERVICES]
-    if not names or unknown:
+    if unknown:
         fail(f"--services: unknown {', '.join(unknown) or '(none)'}; use one of {', '.join(SERVICES)}")
     for flag, value in (("--products", products), ("--customers", customers), ("--orders", orders)):
         if value < 0:
