@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ from .state import PayPalState
 __all__ = ["Row", "rows_between", "search_transactions"]
 
 _UPPER = string.ascii_uppercase + string.digits
+# What Transaction Search's text fields may hold (the contract's pattern); other characters are dropped.
+_REPORT_TEXT = re.compile(r"[^a-zA-Z0-9_'\-., \":;!?]")
+
+
+def _text(value: str) -> str:
+    return _REPORT_TEXT.sub("", value)
 
 
 @dataclass(slots=True)
@@ -197,17 +204,17 @@ def _cart(st: PayPalState, c: Charge) -> dict[str, Any]:
     items = []
     for li in order.line_items:
         item: dict[str, Any] = {}
-        if li.sku:
-            item["item_code"] = li.sku
-        item["item_name"] = li.name
+        if _text(li.sku):
+            item["item_code"] = _text(li.sku)
+        item["item_name"] = _text(li.name) or "Item"
         item["item_quantity"] = str(li.quantity)
         item["item_unit_price"] = money(li.unit_cents, c.currency)
         item["item_amount"] = money(li.total_cents, c.currency)
         if li.tax_cents:
             item["tax_amounts"] = [{"tax_amount": money(li.tax_cents, c.currency)}]
         item["total_item_amount"] = money(li.total_cents + li.tax_cents, c.currency)
-        if c.metadata.get("invoice_id"):
-            item["invoice_number"] = c.metadata["invoice_id"]
+        if _text(c.metadata.get("invoice_id", "")):
+            item["invoice_number"] = _text(c.metadata["invoice_id"])
         items.append(item)
     return {"item_details": items, "tax_inclusive": False}
 
@@ -227,12 +234,12 @@ def _render(st: PayPalState, row: Row, fields: set[str]) -> dict[str, Any]:
     if row.fee_minor:
         info["fee_amount"] = money(row.fee_minor, row.currency)
     info["transaction_status"] = row.status
-    if c.description:
-        info["transaction_subject"] = c.description
-    if c.metadata.get("invoice_id"):
-        info["invoice_id"] = c.metadata["invoice_id"]
-    if c.metadata.get("custom_id"):
-        info["custom_field"] = c.metadata["custom_id"]
+    if _text(c.description):
+        info["transaction_subject"] = _text(c.description)
+    if _text(c.metadata.get("invoice_id", "")):
+        info["invoice_id"] = _text(c.metadata["invoice_id"])
+    if _text(c.metadata.get("custom_id", "")):
+        info["custom_field"] = _text(c.metadata["custom_id"])
     info["protection_eligibility"] = "02" if c.card_brand else "01"
     info["instrument_type"] = "CREDIT_CARD" if c.card_brand else "PAYPAL"
     out: dict[str, Any] = {"transaction_info": info}
@@ -320,7 +327,7 @@ def search_transactions(st: PayPalState, req: Req) -> Response:
             "INVALID_REQUEST",
             [],
             message="Data for the given start date is not available.",
-            extra={"links": []},
+            extra={"details": [], "links": []},
         )
     page_size = _int_arg(req, "page_size", 100, 1, 500, "Page size should be between 1 and 500")
     page = _int_arg(req, "page", 1, 1, 2_147_483_647, "Page should be greater than 0")

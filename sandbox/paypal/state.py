@@ -29,6 +29,7 @@ from .settings import DEFAULT_TOKEN_TTL, REQUEST_ID_TTL, TOKEN_PREFIX
 __all__ = ["Authorization", "Order", "PayPalState", "PurchaseUnit", "Transmission", "Webhook"]
 
 _UPPER = string.ascii_uppercase + string.digits
+_ACCOUNT = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # PayPal account ids: no 0, 1, I or O (the contract's pattern)
 _TOKEN_CHARS = string.ascii_letters + string.digits + "-_"
 
 
@@ -119,7 +120,7 @@ class PayPalState:
         self.client_secret = "E" + "".join(r.choices(tail, k=79))
         self.webhook_id = "".join(r.choices(_UPPER, k=17))
         self.app_id = "APP-" + "".join(r.choices(_UPPER, k=17))
-        self.account_number = "".join(r.choices(_UPPER, k=13))
+        self.account_number = "".join(r.choices(_ACCOUNT, k=13))
         self.merchant_email = "merchant@nxt-sandbox.example.com"
         self.token_ttl = DEFAULT_TOKEN_TTL
         self.reporting_lag_hours = 0.0
@@ -241,4 +242,4 @@ class PayPalState:
     def payer_id_for(self, email: str) -> str:
         """A stable 13-character payer id per buyer email, like PayPal's."""
         digest = hashlib.sha256(f"{self.world.seed}:{email.lower()}".encode()).digest()
-        return "".join(_UPPER[b % len(_UPPER)] for b in digest[:13])
+        return "".join(_ACCOUNT[b % len(_ACCOUNT)] for b in digest[:13])
