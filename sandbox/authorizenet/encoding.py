@@ -90,11 +90,12 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append(json.dumps(value, ensure_ascii=False))
 
 
-def dumps(data: Any) -> bytes:
-    """The answer's bytes: BOM + compact JSON (Decimals as numbers, digits as they are)."""
+def dumps(data: Any, *, bom: bool = True) -> bytes:
+    """The answer's bytes: BOM + compact JSON (Decimals as numbers, digits as they are). Webhook
+    notifications are sent without the BOM."""
     out: list[str] = []
     _encode(data, out)
-    return BOM + "".join(out).encode("utf-8")
+    return (BOM if bom else b"") + "".join(out).encode("utf-8")
 
 
 def iso_utc(t: float) -> str:

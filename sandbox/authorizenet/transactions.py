@@ -47,9 +47,9 @@ _REASON_CARD = "4222222222222"
 
 
 class _Refusal(Exception):
-    def __init__(self, reason: int, text: str | None = None, trans_id: str = "0") -> None:
+    def __init__(self, reason: int, text: str | None = None, trans_id: str = "0", **logged: Any) -> None:
         super().__init__(reason)
-        self.reason, self.text, self.trans_id = reason, text, trans_id
+        self.reason, self.text, self.trans_id, self.logged = reason, text, trans_id, logged
 
 
 def _luhn(number: str) -> bool:
@@ -154,7 +154,14 @@ def create_transaction(
         resp = _response(
             st, exc.reason, trans_id=exc.trans_id, text=exc.text, last4=str(card)[-4:] if card else ""
         )
-        st.log(ttype, exc.trans_id, ref_id=ref_id, response_code=resp["responseCode"], reason=exc.reason)
+        st.log(
+            ttype,
+            exc.trans_id,
+            ref_id=ref_id,
+            response_code=resp["responseCode"],
+            reason=exc.reason,
+            **exc.logged,
+        )
     ok = resp["responseCode"] == "1"
     return resp, ok
 
@@ -219,10 +226,10 @@ def _charge(st: AnetState, tr: dict[str, Any], ref_id: str | None) -> dict[str, 
     key = (ttype, str(amount), number, invoice)
     dup = st.duplicate(key, int(window) if window and window.isdigit() else DUPLICATE_WINDOW)
     if dup is not None:
-        st.log(ttype, "0", ref_id=ref_id, response_code="3", reason=11, duplicate_of=dup.trans_id)
         if window is not None:  # with duplicateWindow sent, the answer names the original transaction
+            st.log(ttype, "0", ref_id=ref_id, response_code="3", reason=11, duplicate_of=dup.trans_id)
             return _response(st, 11, trans_id=dup.trans_id, last4=number[-4:], brand=_brand(number))
-        raise _Refusal(11)
+        raise _Refusal(11, duplicate_of=dup.trans_id)
     bill = tr.get("billTo") or {}
     reason = 1
     if bill.get("zip") == _DECLINE_ZIP:

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from sandbox._framework import is_loopback_host
 
+from .encoding import dumps
 from .settings import EVENT_TYPES, REST_PREFIX
 from .state import AnetState, Webhook
 
@@ -46,7 +47,7 @@ def emit(st: AnetState, event_type: str, payload: dict[str, Any]) -> None:
     for hook in list(st.webhooks.values()):
         if hook.status != "active" or event_type not in hook.event_types:
             continue
-        body = json.dumps(
+        body = dumps(
             {
                 "notificationId": str(uuid.uuid4()),
                 "eventType": event_type,
@@ -54,8 +55,8 @@ def emit(st: AnetState, event_type: str, payload: dict[str, Any]) -> None:
                 "webhookId": hook.webhook_id,
                 "payload": payload,
             },
-            separators=(",", ":"),
-        ).encode()
+            bom=False,
+        )
         _schedule(st, deliver(st, hook, event_type, body))
 
 
