@@ -23,7 +23,7 @@ from .encoding import AmountIssue, format_minor, parse_amount
 from .errors import PayPalError, detail, invalid_request, not_found, unprocessable
 from .rendering import card_source, historic_order, render_authorization, render_capture, render_order
 from .rest import Req, json_response
-from .settings import CURRENCY_DECIMALS, MAX_PURCHASE_UNITS
+from .settings import CURRENCY_DECIMALS, MAX_PURCHASE_UNITS, UNSUPPORTED_ISO_CURRENCIES
 from .state import Authorization, Order, PayPalState, PurchaseUnit
 from .webhooks import emit
 
@@ -94,6 +94,16 @@ def _amount(st: PayPalState, raw: Any, field: str) -> tuple[int, str]:
             f"{field}/currency_code",
             cur,
             "The value of a field is either too short or too long.",
+        )
+    if cur in UNSUPPORTED_ISO_CURRENCIES:
+        raise unprocessable(
+            "CURRENCY_NOT_SUPPORTED",
+            "Currency code is not currently supported. Please refer "
+            "https://developer.paypal.com/api/rest/reference/currency-codes/ for list of supported "
+            "currency codes.",
+            field=f"{field}/currency_code",
+            value=cur,
+            location="body",
         )
     if cur not in CURRENCY_DECIMALS:
         raise unprocessable(

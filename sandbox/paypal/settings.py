@@ -23,6 +23,7 @@ __all__ = [
     "SCOPE",
     "SEARCH_HISTORY_SECONDS",
     "TOKEN_PREFIX",
+    "UNSUPPORTED_ISO_CURRENCIES",
 ]
 
 JSON_CT = "application/json"
@@ -33,6 +34,13 @@ CURRENCY_DECIMALS: dict[str, int] = {
     "JPY": 0, "MYR": 2, "MXN": 2, "TWD": 0, "NZD": 2, "NOK": 2, "PHP": 2, "PLN": 2, "GBP": 2, "SGD": 2,
     "SEK": 2, "CHF": 2, "THB": 2, "USD": 2,
 }  # fmt: skip
+
+#: Real ISO 4217 currencies PayPal's REST APIs do not take (a merchant gets CURRENCY_NOT_SUPPORTED); any
+#: other code outside CURRENCY_DECIMALS is not a currency at all (INVALID_CURRENCY_CODE).
+UNSUPPORTED_ISO_CURRENCIES = frozenset(
+    "AED ARS BDT BGN CLP COP EGP GHS HRK IDR INR ISK KES KRW KWD LKR MAD NGN PEN PKR QAR RON RSD RUB SAR "
+    "TRY UAH VND ZAR".split()
+)
 
 #: Access tokens live about 9 hours at PayPal (`expires_in` ~32,400 s); tests shorten it through admin.
 DEFAULT_TOKEN_TTL = 32_400

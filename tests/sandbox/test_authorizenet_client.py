@@ -194,3 +194,21 @@ def test_block_client_trusts_the_sandbox_ca_over_tls() -> None:
         with pytest.raises(Exception) as info:
             asyncio.run(run(untrusted))
         assert "certificate" in str(info.value).lower() and not isinstance(info.value, TransportFailure)
+
+
+def test_save_blocks_saves_an_authorizenet_gateway(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments.commands import sandbox as cmd
+
+    saved: dict[str, object] = {}
+    monkeypatch.setattr(
+        AuthorizeNetGateway, "save", lambda self, name, overwrite=False: saved.update(block=self, name=name)
+    )
+    assert cmd._save_blocks(sb, "sandbox") == ["authorizenet: AuthorizeNetGateway/sandbox"]
+    block = saved["block"]
+    assert isinstance(block, AuthorizeNetGateway)
+    creds = sb.credentials["authorizenet"]
+    assert block.api_url == sb.describe()["authorizenet"]["api_url"]
+    assert block.transaction_key.get_secret_value() == creds["transaction_key"]
+    assert (
+        block.signature_key is not None and block.signature_key.get_secret_value() == creds["signature_key"]
+    )

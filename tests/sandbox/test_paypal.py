@@ -344,6 +344,12 @@ def test_declined_card_completes_the_order_with_a_declined_capture(sb: Sandbox, 
             "/purchase_units/@reference_id=='default'/amount/currency_code",
         ),
         (
+            order_body("10.00", "INR"),
+            422,
+            "CURRENCY_NOT_SUPPORTED",
+            "/purchase_units/@reference_id=='default'/amount/currency_code",
+        ),
+        (
             order_body("10.00", "US"),
             400,
             "INVALID_STRING_LENGTH",

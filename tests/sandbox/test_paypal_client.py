@@ -199,3 +199,22 @@ def test_block_client_settings(sb: Sandbox) -> None:
     assert client.base_url == sb.urls["paypal"]
     assert sb.credentials["paypal"]["client_secret"] not in repr(client)
     asyncio.run(client.aclose())
+
+
+def test_save_blocks_saves_a_paypal_gateway(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments.commands import sandbox as cmd
+
+    saved: dict[str, object] = {}
+    monkeypatch.setattr(
+        PayPalGateway, "save", lambda self, name, overwrite=False: saved.update(block=self, name=name)
+    )
+    assert cmd._save_blocks(sb, "sandbox") == ["paypal: PayPalGateway/sandbox"]
+    block = saved["block"]
+    assert isinstance(block, PayPalGateway) and saved["name"] == "sandbox"
+    creds = sb.credentials["paypal"]
+    assert (block.client_id, block.webhook_id, block.api_base_url) == (
+        creds["client_id"],
+        creds["webhook_id"],
+        sb.urls["paypal"],
+    )
+    assert block.client_secret.get_secret_value() == creds["client_secret"] and block.environment == "sandbox"
