@@ -376,6 +376,16 @@ class PayPalClient:
             return self._json(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """`_call` for an answer that must be a JSON object."""
+        data = await self._call(method, path, **kwargs)
+        if not isinstance(data, dict):
+            raise ApiError(
+                f"{self.service} answered {method} {path} with JSON that is not an object",
+                service=self.service,
+            )
+        return data
+
     @staticmethod
     def _request_id(request_id: str | None) -> str:
         return request_id or str(uuid.uuid4())
@@ -396,13 +406,13 @@ class PayPalClient:
             The order as PayPal answered it (a repeated request id answers the same order).
         """
         headers = {"paypal-request-id": self._request_id(request_id), "prefer": prefer}
-        return await self._call(
+        return await self._object(
             "POST", "/v2/checkout/orders", json_body=dict(body), headers=headers, idempotent=True
         )
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         """`GET /v2/checkout/orders/{id}`."""
-        return await self._call("GET", f"/v2/checkout/orders/{_segment(order_id)}")
+        return await self._object("GET", f"/v2/checkout/orders/{_segment(order_id)}")
 
     async def capture_order(
         self, order_id: str, *, request_id: str | None = None, prefer: str = "return=representation"
@@ -419,7 +429,7 @@ class PayPalClient:
         """
         headers = {"paypal-request-id": self._request_id(request_id), "prefer": prefer}
         path = f"/v2/checkout/orders/{_segment(order_id)}/capture"
-        return await self._call("POST", path, content=b"{}", headers=headers, idempotent=True)
+        return await self._object("POST", path, content=b"{}", headers=headers, idempotent=True)
 
     async def authorize_order(
         self, order_id: str, *, request_id: str | None = None, prefer: str = "return=representation"
@@ -427,13 +437,13 @@ class PayPalClient:
         """`POST /v2/checkout/orders/{id}/authorize` (orders created with `intent=AUTHORIZE`)."""
         headers = {"paypal-request-id": self._request_id(request_id), "prefer": prefer}
         path = f"/v2/checkout/orders/{_segment(order_id)}/authorize"
-        return await self._call("POST", path, content=b"{}", headers=headers, idempotent=True)
+        return await self._object("POST", path, content=b"{}", headers=headers, idempotent=True)
 
     # -- payments
 
     async def get_capture(self, capture_id: str) -> dict[str, Any]:
         """`GET /v2/payments/captures/{id}`."""
-        return await self._call("GET", f"/v2/payments/captures/{_segment(capture_id)}")
+        return await self._object("GET", f"/v2/payments/captures/{_segment(capture_id)}")
 
     async def refund_capture(
         self,
@@ -473,11 +483,11 @@ class PayPalClient:
             body["note_to_payer"] = note_to_payer
         headers = {"paypal-request-id": self._request_id(request_id), "prefer": "return=representation"}
         path = f"/v2/payments/captures/{_segment(capture_id)}/refund"
-        return await self._call("POST", path, json_body=body, headers=headers, idempotent=True)
+        return await self._object("POST", path, json_body=body, headers=headers, idempotent=True)
 
     async def get_refund(self, refund_id: str) -> dict[str, Any]:
         """`GET /v2/payments/refunds/{id}`."""
-        return await self._call("GET", f"/v2/payments/refunds/{_segment(refund_id)}")
+        return await self._object("GET", f"/v2/payments/refunds/{_segment(refund_id)}")
 
     # -- reporting
 
@@ -553,7 +563,7 @@ class PayPalClient:
     async def create_webhook(self, url: str, event_types: list[str]) -> dict[str, Any]:
         """`POST /v1/notifications/webhooks`: subscribe `url` to `event_types` (`["*"]` for all)."""
         body = {"url": url, "event_types": [{"name": name} for name in event_types]}
-        return await self._call("POST", "/v1/notifications/webhooks", json_body=body, idempotent=False)
+        return await self._object("POST", "/v1/notifications/webhooks", json_body=body, idempotent=False)
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
         """`GET /v1/notifications/webhooks`."""

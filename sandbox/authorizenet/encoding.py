@@ -118,7 +118,8 @@ def parse_datetime(text: str) -> float | None:
         sign = 1 if zone[0] == "+" else -1
         tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
     try:
-        when = datetime(*(int(m.group(i)) for i in range(1, 7)), tzinfo=tz)  # type: ignore[misc]
+        y, mo, d, h, mi, sec = (int(m.group(i)) for i in range(1, 7))
+        when = datetime(y, mo, d, h, mi, sec, tzinfo=tz)
     except ValueError:
         return None
     return when.timestamp() + (float(m.group(7)) if m.group(7) else 0.0)

@@ -16,6 +16,7 @@ transaction (type, amount, card, invoice number) within the duplicate window (12
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +31,7 @@ from .webhooks import emit
 
 __all__ = ["create_transaction"]
 
-_EXPIRY_FORMATS = (
+_EXPIRY_FORMATS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, int]]], ...] = (
     (re.compile(r"^(\d{4})-(\d{2})$"), lambda m: (int(m[1]), int(m[2]))),
     (re.compile(r"^(\d{2})/?(\d{2})$"), lambda m: (2000 + int(m[2]), int(m[1]))),
     (re.compile(r"^(\d{2})[/-]?(\d{4})$"), lambda m: (int(m[2]), int(m[1]))),

@@ -237,7 +237,8 @@ class PayPalState:
                 .sign(key, hashes.SHA256())
             )
             self._signing = (key, cert.public_bytes(serialization.Encoding.PEM))
-        return self._signing
+        signing: tuple[Any, bytes] = self._signing
+        return signing
 
     def payer_id_for(self, email: str) -> str:
         """A stable 13-character payer id per buyer email, like PayPal's."""

@@ -14,7 +14,14 @@ from gateway_testing import CONTRACTS_MISSING, paypal_contract, paypal_http
 from sandbox.server import Sandbox, run_sandbox
 from sandbox.world import DEFAULT_END
 
-SIZES = {"products": 40, "customers": 30, "orders": 400, "seed": 5, "now": DEFAULT_END}
+SIZES = {
+    "products": 40,
+    "customers": 30,
+    "orders": 400,
+    "seed": 5,
+    "now": DEFAULT_END,
+    "discrepancy_rate": 0.2,
+}
 PATH = "/v1/reporting/transactions"
 
 
@@ -274,3 +281,33 @@ def test_reporting_lag_delays_new_rows() -> None:
             assert search(pp, now - 3600, now).json()["total_items"] == 0  # not reported yet
             later = sb.call(sb.paypal.advance_clock, 3 * 3600)
             assert search(pp, now - 3600, later).json()["total_items"] == 1
+
+
+def test_every_planted_paypal_break_is_what_the_api_serves(sb: Sandbox, pp: httpx.Client) -> None:
+    doc = httpx.get(sb.admin_url("paypal") + "/answer-key", params={"gateway": "paypal"}).json()
+    items = doc["items"]
+    assert len({i["category"] for i in items}) >= 6
+    ledger = sb.world.ledger
+    for item in items:
+        gid, order_id = item["gateway_id"], item["order_id"]
+        if item["category"] == "missing_payment":
+            assert pp.get(f"/v2/payments/captures/{gid}").status_code == 404
+        elif item["category"] == "refund_not_mirrored":
+            refund = pp.get(f"/v2/payments/refunds/{gid}").json()
+            assert refund["invoice_id"] == f"WC-{order_id}"
+            created = ledger.refund("paypal", gid).created
+            rows = all_rows(pp, created - 60, created + 60, transaction_id=gid)
+            assert [r["transaction_info"]["transaction_event_code"] for r in rows] == ["T1107"]
+        elif item["category"] == "open_dispute":
+            d = ledger.dispute("paypal", gid)
+            rows = all_rows(pp, d.created - 60, d.created + 60, transaction_type="T1110")
+            assert d.charge_id in {r["transaction_info"]["paypal_reference_id"] for r in rows}
+        else:
+            capture = pp.get(f"/v2/payments/captures/{gid}").json()
+            charge = ledger.charge("paypal", gid)
+            assert capture["amount"]["value"] == f"{charge.amount_minor / 100:.2f}"
+            assert capture["amount"]["currency_code"] == charge.currency
+            if item["category"] == "missing_order" and order_id is None:
+                assert "invoice_id" not in capture  # names no order at all
+            elif order_id is not None:
+                assert capture["invoice_id"] == f"WC-{order_id}"
