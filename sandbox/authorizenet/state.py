@@ -13,7 +13,7 @@ import asyncio
 import random
 import string
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -41,7 +41,6 @@ class Recent:
     key: tuple[str, ...]
     at: float
     trans_id: str
-    response: dict[str, Any] = field(default_factory=dict)
 
 
 class AnetState:
@@ -76,9 +75,6 @@ class AnetState:
     def settle(self) -> None:
         """Run the gateway's daily cutoffs up to now (before anything reads batches or statuses)."""
         self.ledger.advance(int(self.now()))
-
-    def auth_code(self) -> str:
-        return "".join(self._rng.choices(string.ascii_uppercase + string.digits, k=6))
 
     def network_trans_id(self) -> str:
         return "".join(self._rng.choices(string.ascii_uppercase + string.digits, k=23))

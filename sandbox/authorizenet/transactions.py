@@ -265,7 +265,7 @@ def _charge(st: AnetState, tr: dict[str, Any], ref_id: str | None) -> dict[str, 
     st.expiry[c.id] = expiry
     auth_code = c.id[-6:] if code == "1" else ""
     resp = _response(st, reason, trans_id=c.id, last4=number[-4:], brand=c.card_brand, auth_code=auth_code)
-    st.recent.append(Recent(key, now, c.id, resp))
+    st.recent.append(Recent(key, now, c.id))
     st.log(
         ttype,
         c.id,
@@ -351,7 +351,7 @@ def _refund(st: AnetState, tr: dict[str, Any], ref_id: str | None) -> dict[str, 
     except LedgerError:
         raise _Refusal(54) from None
     resp = _response(st, 1, trans_id=r.id, ref_trans_id=c.id, last4=c.card_last4, brand=c.card_brand)
-    st.recent.append(Recent(key, st.now(), r.id, resp))
+    st.recent.append(Recent(key, st.now(), r.id))
     invoice = c.metadata.get("invoiceNumber", "")
     st.log(
         "refundTransaction",
