@@ -1,4 +1,4 @@
-"""`nxt sandbox`: run the local stand-ins (WooCommerce today; the gateways and providers as they land)."""
+"""`nxt sandbox`: run the local stand-ins (WooCommerce, PayPal, Authorize.Net; the others as they land)."""
 
 from __future__ import annotations
 
