@@ -1,13 +1,16 @@
-"""The PayPal Gateway block: REST app credentials and the webhook id."""
+"""The PayPal Gateway block: REST app credentials, the webhook id, and how to reach the API."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from prefect.blocks.core import Block
+from prefect.blocks.abstract import CredentialsBlock
 from pydantic import ConfigDict, Field, SecretStr
 
 from blocks._meta import LOGOS, HttpURL, docs_url
+
+if TYPE_CHECKING:
+    from clients.paypal import PayPalClient
 
 PAYPAL_BASE_URLS = {
     "sandbox": "https://api-m.sandbox.paypal.com",
@@ -15,18 +18,18 @@ PAYPAL_BASE_URLS = {
 }
 
 
-class PayPalGateway(Block):
+class PayPalGateway(CredentialsBlock):
     """PayPal REST app credentials for orders, captures, refunds and transaction search.
 
     The API address follows `environment` unless `base_url` is given (the sandbox or a staging
-    proxy). The client is built by a later issue.
+    proxy). `client()` builds a `clients.paypal.PayPalClient` aimed at it.
 
     Example:
         ```python
         from blocks import PayPalGateway
 
         gateway = PayPalGateway.load("BLOCK_NAME")
-        print(gateway.api_base_url)
+        client = gateway.client()
         ```
     """
 
@@ -52,8 +55,49 @@ class PayPalGateway(Block):
         title="Webhook ID",
         description="ID of the webhook subscription, needed to verify PayPal's signatures.",
     )
+    ca_bundle: str | None = Field(
+        default=None,
+        title="CA bundle",
+        description=(
+            "Path to a CA certificate file for an API address whose certificate comes from its own "
+            "certificate authority (the sandbox with --tls); when empty, SSL_CERT_FILE is honoured."
+        ),
+    )
+    timeout_ms: int = Field(
+        default=30_000,
+        ge=100,
+        le=600_000,
+        title="Timeout (ms)",
+        description="How long to wait for PayPal to connect, accept or send data, in milliseconds.",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "Retries of a request that failed for a passing reason (timeouts, 429, 5xx); payment "
+            "requests are retried with the same PayPal-Request-Id, so PayPal never does them twice."
+        ),
+    )
 
     @property
     def api_base_url(self) -> str:
         """`base_url` when given, else PayPal's address for `environment`."""
         return self.base_url or PAYPAL_BASE_URLS[self.environment]
+
+    def client(self) -> PayPalClient:
+        """Build the PayPal REST client for this app (the only place the secret is unwrapped)."""
+        from clients._config import RetryPolicy
+        from clients.paypal import PayPalClient
+
+        return PayPalClient(
+            base_url=self.api_base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret.get_secret_value(),
+            verify=self.ca_bundle or True,
+            timeout=self.timeout_ms / 1000,
+            retry=RetryPolicy(max_retries=self.max_retries),
+        )
+
+    def get_client(self) -> PayPalClient:
+        """Same as `client()` (the `CredentialsBlock` interface)."""
+        return self.client()

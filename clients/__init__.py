@@ -16,6 +16,7 @@ from ._config import (
     RetryPolicy,
 )
 from ._http import RequestStats, reset_shared_state
+from .authorizenet import AuthorizeNetClient
 from .errors import (
     RETRYABLE,
     ApiError,
@@ -23,6 +24,7 @@ from .errors import (
     CircuitOpen,
     ClientError,
     Conflict,
+    Declined,
     InvalidConfig,
     NotFound,
     NotWooCommerce,
@@ -31,11 +33,13 @@ from .errors import (
     ServerError,
     TransportFailure,
 )
+from .paypal import PayPalClient, TransactionPage
 from .woocommerce import BatchResult, FetchResult, Page, WooCommerceClient
 
 __all__ = [
     "ApiError",
     "AuthFailed",
+    "AuthorizeNetClient",
     "BatchResult",
     "BreakerConfig",
     "CircuitOpen",
@@ -46,11 +50,13 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
+    "Declined",
     "FetchResult",
     "InvalidConfig",
     "NotFound",
     "NotWooCommerce",
     "Page",
+    "PayPalClient",
     "RETRYABLE",
     "RateLimit",
     "RateLimited",
@@ -58,6 +64,7 @@ __all__ = [
     "ResponseTooLarge",
     "RetryPolicy",
     "ServerError",
+    "TransactionPage",
     "TransportFailure",
     "WooCommerceClient",
     "reset_shared_state",

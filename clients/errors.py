@@ -15,6 +15,9 @@ The hierarchy (httpx style: callers only ever catch these, never httpx's own):
     * Conflict                - 409: the object changed or already exists.
     * RateLimited             - 429: slow down; `.retry_after` seconds if the service said so.
     * ServerError             - 5xx: the service failed; `.retry_after` on a 503 that says so.
+    * Declined                - a payment gateway processed the payment and refused it (card
+                                declined, duplicate, ...): `.reason` is the gateway's reason,
+                                `.transaction_id` the refused transaction's id when it has one.
     * NotWooCommerce          - the URL answers, but not as a WooCommerce REST API (HTML, no
                                 `wc/v3` route, `rest_no_route`, a redirect elsewhere).
     * ResponseTooLarge        - the answer's body is larger than `max_response_bytes`.
@@ -35,6 +38,7 @@ __all__ = [
     "CircuitOpen",
     "ClientError",
     "Conflict",
+    "Declined",
     "InvalidConfig",
     "NotFound",
     "NotWooCommerce",
@@ -183,6 +187,26 @@ class ServerError(ApiError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class Declined(ApiError):
+    """A payment gateway processed the payment and said no: a card decline, a duplicate, a refusal.
+
+    Not retryable: repeating it is a new attempt at the same payment (a duplicate, at best).
+
+    Attributes:
+        reason: The gateway's reason (Authorize.Net's response reason code, e.g. "2"; PayPal's issue,
+            e.g. "INSTRUMENT_DECLINED").
+        transaction_id: The refused transaction's id when the gateway recorded it (a declined
+            Authorize.Net transaction has one), else None.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, transaction_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason
+        self.transaction_id = transaction_id
 
 
 class NotWooCommerce(ApiError):

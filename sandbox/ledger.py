@@ -540,6 +540,18 @@ class Ledger:
         self._queue_settlement(c)
         return c
 
+    def void(self, gateway: str, charge_id: str, *, at: int) -> Charge:
+        """Void a transaction before it settles: an authorisation (as `cancel` does) or, at Authorize.Net, a
+        captured charge that is in no batch yet and has no refunds (its capture is undone)."""
+        c = self._require(gateway, charge_id)
+        if not c.captured:
+            return self.cancel(gateway, charge_id, at=at)
+        if c.gateway != "authorizenet" or c.status != "succeeded" or c.batch_id or c.refunds:
+            raise InvalidState(f"charge {c.id} cannot be voided ({c.status})", code="cannot_void")
+        c.status, c.updated, c.captured = "canceled", at, False
+        c.amount_captured_minor = c.settlement_amount_minor = c.fee_minor = 0
+        return c  # already waiting for the next cutoff: `_capture` queued it
+
     def fail(self, gateway: str, charge_id: str, *, at: int, decline_code: str = "generic_decline") -> Charge:
         """A pending charge that did not go through."""
         c = self._require(gateway, charge_id)

@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sandbox._framework import ADMIN_PREFIX, Faults, Service, validate_admin_token
+from sandbox.authorizenet import AuthorizeNetService
+from sandbox.paypal import PayPalService
 from sandbox.sendgrid import SendGridService
 from sandbox.square import SquareService
 from sandbox.stripe import StripeService
@@ -48,7 +50,9 @@ T = TypeVar("T")
 SERVICES: dict[str, Callable[..., Service]] = {
     "woocommerce": WooCommerceService,
     "stripe": StripeService,
+    "paypal": PayPalService,
     "square": SquareService,
+    "authorizenet": AuthorizeNetService,
     "twilio": TwilioService,
     "sendgrid": SendGridService,
 }
@@ -109,6 +113,18 @@ class Sandbox:
         return svc
 
     @property
+    def paypal(self) -> PayPalService:
+        svc = self.services["paypal"]
+        assert isinstance(svc, PayPalService)
+        return svc
+
+    @property
+    def authorizenet(self) -> AuthorizeNetService:
+        svc = self.services["authorizenet"]
+        assert isinstance(svc, AuthorizeNetService)
+        return svc
+
+    @property
     def credentials(self) -> dict[str, dict[str, Any]]:
         return {name: svc.credentials() for name, svc in self.services.items()}
 
@@ -127,6 +143,8 @@ class Sandbox:
             entry.update(svc.credentials())
             if name == "woocommerce":
                 entry["api_url"] = self.urls[name] + "/wp-json/wc/v3"
+            if name == "authorizenet":
+                entry["api_url"] = self.urls[name] + "/xml/v1/request.api"
             if self.ca_file:
                 entry["ca_file"] = self.ca_file
             out[name] = entry

@@ -1,4 +1,4 @@
-"""`nxt sandbox`: run the local stand-ins (WooCommerce, Stripe; the others as their issues land)."""
+"""`nxt sandbox`: run the local stand-ins of every external service, speaking their real protocols."""
 
 from __future__ import annotations
 
@@ -26,89 +26,13 @@ def _group() -> None:
 
 def _save_blocks(sb: Any, block_name: str) -> list[str]:
     """Save a block per running service, pointing at the sandbox. Imported lazily: needs Prefect."""
+    from deployments.sandbox_blocks import blocks_for
+
     saved = []
-    if "woocommerce" in sb.services:
-        from blocks.woocommerce import WooCommerceStore
-
-        creds = sb.credentials["woocommerce"]
-        block = WooCommerceStore(
-            site_url=sb.urls["woocommerce"],
-            consumer_key=creds["consumer_key"],
-            consumer_secret=creds["consumer_secret"],
-            webhook_secret=creds["webhook_secret"],
-            verify_tls=True,
-            ca_bundle=sb.ca_file,
-        )
+    for service, block in blocks_for(sb).items():
         block.save(block_name, overwrite=True)
-        saved.append(f"woocommerce: WooCommerceStore/{block_name}")
-    if "stripe" in sb.services:
-        from blocks.stripe import StripeGateway
-
-        creds = sb.credentials["stripe"]
-        gateway = StripeGateway(
-            secret_key=creds["api_key"],
-            webhook_secret=creds["webhook_secret"],
-            base_url=sb.urls["stripe"],
-            ca_bundle=sb.ca_file,
-        )
-        gateway.save(block_name, overwrite=True)
-        saved.append(f"stripe: StripeGateway/{block_name}")
-    if "square" in sb.services:
-        from blocks.square import SquareGateway
-
-        creds = sb.credentials["square"]
-        square = SquareGateway(
-            access_token=creds["access_token"],
-            location_ids=creds["location_ids"],
-            environment="sandbox",
-            base_url=sb.urls["square"],
-            ca_bundle=sb.ca_file,
-            webhook_signature_key=creds["webhook_signature_key"],
-        )
-        square.save(block_name, overwrite=True)
-        saved.append(f"square: SquareGateway/{block_name}")
-    if "twilio" in sb.services:
-        from blocks.twilio import TwilioSMS
-
-        creds = sb.credentials["twilio"]
-        TwilioSMS(
-            account_sid=creds["account_sid"],
-            auth_token=creds["auth_token"],
-            from_number=creds["from_number"],
-            messaging_service_sid=creds["messaging_service_sid"],
-            base_url=sb.urls["twilio"],
-            ca_bundle=sb.ca_file,
-        ).save(block_name, overwrite=True)
-        saved.append(f"twilio: TwilioSMS/{block_name}")
-    if "sendgrid" in sb.services:
-        from blocks.sendgrid import SendGridEmail
-
-        creds = sb.credentials["sendgrid"]
-        SendGridEmail(
-            api_key=creds["api_key"],
-            from_email=creds["from_email"],
-            verification_key=creds["verification_key"],
-            base_url=sb.urls["sendgrid"],
-            ca_bundle=sb.ca_file,
-        ).save(block_name, overwrite=True)
-        saved.append(f"sendgrid: SendGridEmail/{block_name}")
+        saved.append(f"{service}: {type(block).__name__}/{block_name}")
     return saved
-
-
-def parse_now(value: str) -> int:
-    """`--now`: epoch seconds, or ISO 8601 with a zone (`2026-11-30T12:00:00Z`, `...+01:00`)."""
-    text = value.strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is neither epoch seconds nor an ISO 8601 time (e.g. 2026-11-30T12:00:00Z)"
-        ) from None
-    if when.tzinfo is None:
-        raise ValueError(f"{value!r} has no time zone; add Z or an offset (e.g. 2026-11-30T12:00:00Z)")
-    return int(when.timestamp())
 
 
 @app.command()
@@ -191,7 +115,7 @@ def up(
     chosen = list(SERVICES) if services is None else services.split(",")
     names = tuple(s.strip() for s in chosen if s.strip())
     unknown = [s for s in names if s not in SERVICES]
-    if not names or unknown:
+    if unknown:
         fail(f"--services: unknown {', '.join(unknown) or '(none)'}; use one of {', '.join(SERVICES)}")
     for flag, value in (("--products", products), ("--customers", customers), ("--orders", orders)):
         if value < 0:

@@ -53,6 +53,16 @@ def test_up_json_serves_until_sigterm() -> None:
         assert info["stripe"]["api_key"].startswith("sk_test_")
         assert woo["consumer_key"].startswith("ck_") and woo["consumer_secret"].startswith("cs_")
         assert woo["api_url"] == woo["base_url"] + "/wp-json/wc/v3"
+        # Every service by default, each with exactly its credential keys.
+        common = {"base_url", "admin_url"}
+        assert set(info["paypal"]) == common | {"client_id", "client_secret", "webhook_id"}
+        assert set(info["authorizenet"]) == common | {
+            "api_login_id",
+            "transaction_key",
+            "signature_key",
+            "api_url",
+        }
+        assert info["authorizenet"]["api_url"] == info["authorizenet"]["base_url"] + "/xml/v1/request.api"
         r = httpx.get(woo["api_url"] + "/products", auth=(woo["consumer_key"], woo["consumer_secret"]))
         assert r.status_code == 401  # Basic over plain http is refused, as WooCommerce does
         # Every service by default, each with exactly its credential keys.

@@ -1,0 +1,122 @@
+"""`AuthorizeNetService`: the `Service` wiring the gateway state, its JSON endpoint and admin routes.
+
+Public accessors for tests, benches and the demo (never the state): credentials, settling now, the clock,
+what the gateway received, webhook flushing and redelivery. Call them on the server's loop
+(`Sandbox.call`) when the sandbox runs in another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route as AdminRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sandbox._framework import Faults, Service
+from sandbox.world import World, build_world
+
+from . import webhooks
+from .admin import admin_routes, settle_now
+from .encoding import dumps
+from .errors import error_body
+from .routes import handle
+from .settings import API_PATH, JSON_CT, MESSAGES
+from .state import AnetState
+
+__all__ = ["AuthorizeNetService"]
+
+
+class AuthorizeNetService(Service):
+    """The Authorize.Net stand-in (the JSON API at `<base_url>/xml/v1/request.api`)."""
+
+    name = "authorizenet"
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        faults: Faults | None = None,
+        admin_token: str | None = None,
+        webhook_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(faults=faults, admin_token=admin_token)
+        self.world = world if world is not None else build_world()
+        self._st = AnetState(self.world, deliveries=self.deliveries, webhook_timeout=webhook_timeout)
+
+    def vendor_app(self) -> ASGIApp:
+        st = self._st
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                return
+            body = bytearray()
+            while True:
+                msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    return
+                body += msg.get("body", b"")
+                if not msg.get("more_body"):
+                    break
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            try:
+                resp = handle(st, scope["method"], scope["path"], headers, bytes(body))
+            except Exception:
+                self.log_exception()
+                resp = Response(dumps(error_body("E00001", MESSAGES["E00001"])), 200, media_type=JSON_CT)
+            await resp(scope, receive, send)
+
+        return app
+
+    def admin_routes(self) -> list[AdminRoute]:
+        return admin_routes(self._st)
+
+    def on_started(self, base_url: str) -> None:
+        super().on_started(base_url)
+        self._st.base_url = base_url
+
+    async def on_shutdown(self) -> None:
+        await webhooks.shutdown(self._st)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._st.loop
+
+    @loop.setter
+    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._st.loop = loop
+
+    def credentials(self) -> dict[str, Any]:
+        st = self._st
+        return {
+            "api_login_id": st.api_login_id,
+            "transaction_key": st.transaction_key,
+            "signature_key": st.signature_key,
+        }
+
+    @property
+    def api_url(self) -> str:
+        """The full request URL (what Authorize.Net's SDKs call the environment)."""
+        return self.base_url + API_PATH
+
+    # --- Python admin API --------------------------------------------------------------------------
+    def settle_now(self) -> int:
+        """Move the clock past the next daily cutoff and settle; returns how many batches there are."""
+        return settle_now(self._st)
+
+    def advance_clock(self, seconds: float) -> float:
+        self._st.clock_offset += seconds
+        return self._st.now()
+
+    def received(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """What the gateway received (transactions by type, with the refId each used)."""
+        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
+
+    async def flush(self) -> None:
+        """Wait until every queued webhook delivery has been attempted."""
+        await webhooks.flush(self._st)
+
+    async def redeliver(self) -> list[dict[str, Any]]:
+        await webhooks.flush(self._st)
+        return await webhooks.redeliver(self._st)
