@@ -114,6 +114,6 @@ _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Block]] = {
 
 
 def blocks_for(sb: Any) -> dict[str, Block]:
-    """{service: its block (not saved)} for every stand-in `sb` (a running `sandbox.server.Sandbox`) serves."""
+    """{service: its block, not saved} for every stand-in a running `sandbox.server.Sandbox` serves."""
     creds = sb.credentials
     return {name: build(sb, creds[name]) for name, build in _BUILDERS.items() if name in sb.services}

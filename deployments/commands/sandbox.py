@@ -35,6 +35,22 @@ def _save_blocks(sb: Any, block_name: str) -> list[str]:
     return saved
 
 
+def parse_now(value: str) -> int:
+    """`--now`: epoch seconds, or ISO 8601 with a zone (`2026-11-30T12:00:00Z`, `...+01:00`)."""
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither epoch seconds nor an ISO 8601 time (e.g. 2026-11-30T12:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone; add Z or an offset (e.g. 2026-11-30T12:00:00Z)")
+    return int(when.timestamp())
+
+
 @app.command()
 def up(
     products: Annotated[int, typer.Option(help="Products in the store.")] = 200,
