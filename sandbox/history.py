@@ -13,11 +13,11 @@
 - then `Ledger.advance(world.now)`: Stripe and Square payouts, Authorize.Net settled batches.
 
 **Planted discrepancies.** `discrepancy_rate` of the paid orders (default 3 %) get exactly one problem each;
-a positive rate plants at least one of every category, spread over the gateways by turns, so even the
-300-order demo world has each. Everything planted, and the order it concerns, is older than three days
-(so a grace window of up to 72 h sees a break), trashed orders are never picked, and only
-`currency_mismatch` at Square and Authorize.Net changes an order (those accounts hold one currency, so the
-order is the side that is wrong):
+a positive rate plants at least one of every category at every gateway that has it (then the rest by
+turns), so even the 300-order demo world has each everywhere. Everything planted, and the order it
+concerns, is older than three days (so a grace window of up to 72 h sees a break), trashed orders are
+never picked, and only `currency_mismatch` at Square and Authorize.Net changes an order (those accounts
+hold one currency, so the order is the side that is wrong):
 
 - `missing_order` (all gateways): a succeeded charge whose metadata names a deleted order, or no order.
   Key `gateway_id`: the charge.
@@ -118,7 +118,14 @@ class _Builder:
         # order (ties in a seeded rotation), so the gateways share the items evenly.
         start = rng.randrange(len(GATEWAY_NAMES))
         used = dict.fromkeys(GATEWAY_NAMES, 0)
-        n = max(round(self.rate * len(paid)), len(CATEGORIES))
+        # First one of every category at every gateway that has it (when it has an eligible order), so a
+        # reconciler is tested on every category everywhere whatever the seed; then the rest by turns.
+        pairs = [(cat, g) for cat in CATEGORIES for g in _GATEWAYS_FOR[cat]]
+        rng.shuffle(pairs)
+        for cat, g in pairs:
+            if self._plan_one(cat, g, pools):
+                used[g] += 1
+        n = max(round(self.rate * len(paid)) - sum(used.values()), 0)
         order = list(CATEGORIES)
         for i in range(n):
             if i % len(order) == 0:
