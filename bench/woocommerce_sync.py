@@ -338,8 +338,6 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     proc, info = start_sandbox(*sizes, latency_ms=LATENCY_MS)
-    if info.get("ca_file"):
-        os.environ["SSL_CERT_FILE"] = info["ca_file"]  # for the subprocesses' clients
     figures: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp_name, prefect_test_harness(server_startup_timeout=120):

@@ -74,6 +74,7 @@ LEASE_TTL_S = 120.0  # a dead run's lease frees the store after this long
 LEASE_POLL_S = 2.0
 PARALLEL_BATCHES = 2  # page batches of one listing in flight (pages stay within one batch of the commits)
 PARALLEL_VARIATION_BATCHES = 2  # variation batches in flight, beside the pages
+VARIATIONS_PER_TASK_ROUNDS = 2  # a variation task reads 2 x pages_per_batch parents' lists (fewer task runs)
 FLOW_TIMEOUT_S = 6 * 3600  # a full pull of a very large store; a run hung past this is failed
 COUNT_KEYS = (
     "fetched",
@@ -434,7 +435,7 @@ async def _feed_variations(ctx: SyncContext, use_prefect: bool) -> None:
             gate.release()
 
     async with asyncio.TaskGroup() as group:
-        while ids := await ctx.variations_due.take(ctx.pages_per_batch):
+        while ids := await ctx.variations_due.take(VARIATIONS_PER_TASK_ROUNDS * ctx.pages_per_batch):
             await gate.acquire()
             ctx.expect_pages("variations", 1)
             group.create_task(run(ids))
