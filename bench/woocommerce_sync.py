@@ -95,8 +95,12 @@ def make_block(info: dict[str, Any]) -> Any:
     )
 
 
+def _verify(info: dict[str, Any]) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=info["ca_file"]) if info.get("ca_file") else True
+
+
 def admin(info: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
-    r = httpx.request(method, info["admin_url"] + path, json=body, timeout=60)
+    r = httpx.request(method, info["admin_url"] + path, json=body, timeout=60, verify=_verify(info))
     r.raise_for_status()
     return r.json()
 
@@ -311,7 +315,7 @@ def touch_records(info: dict[str, Any], each: int) -> int:
             f"{info['base_url']}/wp-json/wc/v3/{kind}",
             params={"per_page": 100, "orderby": "id", "order": "asc", "_fields": "id", "page": 3},
             auth=(info["consumer_key"], info["consumer_secret"]),
-            verify=ssl.create_default_context(cafile=info["ca_file"]) if info.get("ca_file") else True,
+            verify=_verify(info),
             timeout=60,
         )
         r.raise_for_status()
