@@ -13,10 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _nxt(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _nxt(
+    home: Path, *args: str, api_url: str | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NXT_"))}
     env.update(HOME=str(home), PREFECT_HOME=str(home / ".prefect"), XDG_DATA_HOME=str(home / ".local/share"))
     env["XDG_STATE_HOME"] = str(home / ".local/state")
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     return subprocess.run(
         [sys.executable, "-m", "deployments.cli", *args],
         cwd=ROOT,
@@ -37,7 +41,8 @@ def test_demo_works_on_a_fresh_machine(tmp_path: Path) -> None:
     assert "INFO" not in output, "Prefect's per-run log lines stay out of the terminal"
 
 
-def test_a_failing_sync_prints_one_line(tmp_path: Path) -> None:
+def test_a_failing_sync_prints_one_line(tmp_path: Path, prefect_server: str) -> None:
+    # A lasting Prefect server (the first test covers the temporary one a fresh machine gets).
     with socket.socket() as s:  # a port nobody listens on: the store is down
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -46,10 +51,12 @@ def test_a_failing_sync_prints_one_line(tmp_path: Path) -> None:
         f"WOOCOMMERCE_SITE_URL=http://127.0.0.1:{port}\n"
         "WOOCOMMERCE_CONSUMER_KEY=ck_test\nWOOCOMMERCE_CONSUMER_SECRET=cs_test\n"
     )
-    saved = _nxt(tmp_path, "blocks", "from-env", "--env-file", str(env_file))
+    saved = _nxt(
+        tmp_path, "blocks", "from-env", "--env-file", str(env_file), "--overwrite", api_url=prefect_server
+    )
     assert saved.returncode == 0, saved.stdout + saved.stderr
 
-    result = _nxt(tmp_path, "sync", "woocommerce", "--type", "customers")
+    result = _nxt(tmp_path, "sync", "woocommerce", "--type", "customers", api_url=prefect_server)
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -7,7 +7,6 @@ import asyncio
 import http.server
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -110,18 +109,15 @@ def test_sync_records_rereads_what_a_webhook_names(store_name, engine, sandbox) 
     assert rows[removed].deleted_at is not None
 
 
-def _fails_with(block, store_name, engine, expected: str) -> float:  # type: ignore[no-untyped-def]
+def _fails_with(block, store_name, engine, expected: str) -> None:  # type: ignore[no-untyped-def]
     block.save(store_name, overwrite=True)
-    started = time.monotonic()
     with pytest.raises(SyncError, match=expected):
         asyncio.run(woocommerce_sync(store=store_name))
-    elapsed = time.monotonic() - started
     (run,) = _runs(engine)
     assert run.status == "failed" and expected.lower() in run.error.lower()
     with engine.connect() as conn:
         event = conn.execute(sa.select(DashboardEvent.__table__)).one()
     assert event.event_type == "wc_sync_failed" and event.severity == "error"
-    return elapsed
 
 
 def test_wrong_credentials_fail_once_with_a_clear_error(block, store_name, engine, probe) -> None:  # type: ignore[no-untyped-def]
@@ -159,10 +155,9 @@ def test_store_that_is_down(block, store_name, engine) -> None:  # type: ignore[
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    elapsed = _fails_with(
+    _fails_with(
         block.model_copy(update={"site_url": f"http://127.0.0.1:{port}"}), store_name, engine, "127.0.0.1"
     )
-    assert elapsed < 30
 
 
 def test_cli_sync_and_bad_block_name(store_name) -> None:  # type: ignore[no-untyped-def]
