@@ -35,6 +35,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox._delivery import Courier, DeliveryLog
+from sandbox.world import World, build_world
+
 __all__ = [
     "ADMIN_PREFIX",
     "DeliveryLog",
@@ -205,22 +208,6 @@ class Stats:
         if recent:
             out["recent"] = list(self.recent)
         return out
-
-
-class DeliveryLog:
-    """Outgoing deliveries (webhooks, callbacks) a stand-in emitted, newest last."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.items: deque[dict[str, Any]] = deque(maxlen=size)
-
-    def add(self, record: dict[str, Any]) -> None:
-        self.items.append(record)
-
-    def list(self, **match: Any) -> list[dict[str, Any]]:
-        return [d for d in self.items if all(d.get(k) == v for k, v in match.items())]
-
-    def clear(self) -> None:
-        self.items.clear()
 
 
 class _Drop(Exception):
@@ -425,17 +412,32 @@ def _bearer(scope: Scope) -> bytes | None:
 
 
 class Service:
-    """Base for a stand-in: vendor app + shared admin. Subclasses set `name` and build `vendor_app()`."""
+    """Base for a stand-in: vendor app + shared admin. Subclasses set `name` and answer `respond()`.
+
+    The constructor wires what every stand-in has: the `world` it serves (a default one when None),
+    `faults`, the admin token, request `stats`, the delivery log and the `courier` its webhooks leave
+    through (`webhook_timeout`: seconds a receiver has to answer). A subclass builds its state from these
+    and hands it the courier.
+    """
 
     name = "service"
 
-    def __init__(self, *, faults: Faults | None = None, admin_token: str | None = None) -> None:
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        faults: Faults | None = None,
+        admin_token: str | None = None,
+        webhook_timeout: float = 10.0,
+    ) -> None:
         # bytes, private, never in a repr or a response: only compared with what a request presents
         self._admin_token = validate_admin_token(admin_token).encode() if admin_token is not None else None
+        self.world = world if world is not None else build_world()
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
         self.stats = Stats()
         self.deliveries = DeliveryLog()
+        self.courier = Courier(self.deliveries, timeout=webhook_timeout)
         self.base_url = ""  # set by the server once the port is known
         self.errors: list[str] = []
 
@@ -456,7 +458,21 @@ class Service:
         self.base_url = base_url
 
     async def on_shutdown(self) -> None:
-        return None
+        await self.courier.shutdown()
+
+    # --- deliveries -------------------------------------------------------------------------------
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's event loop (set by the server): deliveries queued from other threads run there."""
+        return self.courier.loop
+
+    @loop.setter
+    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.courier.loop = loop
+
+    async def flush(self) -> None:
+        """Wait until every delivery under way has been attempted (retries on a timer keep waiting)."""
+        await self.courier.flush()
 
     # --- shared -----------------------------------------------------------------------------------
     def log_exception(self) -> None:

@@ -86,11 +86,10 @@ def admin_routes(st: AnetState) -> list[Route]:
         ]
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": 0, "failed": len(st.failed)}
 
     async def redeliver(request: Request) -> Any:
-        await webhooks.flush(st)
         return await webhooks.redeliver(st)
 
     p = "/authorizenet"

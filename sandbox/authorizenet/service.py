@@ -7,7 +7,6 @@ what the gateway received, webhook flushing and redelivery. Call them on the ser
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -15,7 +14,7 @@ from starlette.routing import Route as AdminRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import webhooks
 from .admin import admin_routes, settle_now
@@ -41,9 +40,8 @@ class AuthorizeNetService(Service):
         admin_token: str | None = None,
         webhook_timeout: float = 10.0,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = AnetState(self.world, deliveries=self.deliveries, webhook_timeout=webhook_timeout)
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
+        self._st = AnetState(self.world, courier=self.courier)
 
     def vendor_app(self) -> ASGIApp:
         st = self._st
@@ -76,17 +74,6 @@ class AuthorizeNetService(Service):
         super().on_started(base_url)
         self._st.base_url = base_url
 
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
-
     def credentials(self) -> dict[str, Any]:
         st = self._st
         return {
@@ -113,10 +100,6 @@ class AuthorizeNetService(Service):
         """What the gateway received (transactions by type, with the refId each used)."""
         return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
 
-    async def flush(self) -> None:
-        """Wait until every queued webhook delivery has been attempted."""
-        await webhooks.flush(self._st)
-
     async def redeliver(self) -> list[dict[str, Any]]:
-        await webhooks.flush(self._st)
+        """Attempt every failed webhook delivery again now."""
         return await webhooks.redeliver(self._st)

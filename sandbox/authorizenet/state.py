@@ -9,16 +9,13 @@ webhook subscriptions, and a log of what it received. Nothing here knows about H
 
 from __future__ import annotations
 
-import asyncio
 import random
 import string
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -46,11 +43,10 @@ class Recent:
 class AnetState:
     """Everything the Authorize.Net stand-in remembers, over one `World`."""
 
-    def __init__(self, world: World, *, deliveries: DeliveryLog, webhook_timeout: float = 10.0) -> None:
+    def __init__(self, world: World, *, courier: Courier) -> None:
         self.world = world
         self.ledger: Ledger = world.ledger
-        self.deliveries = deliveries
-        self.webhook_timeout = webhook_timeout
+        self.courier = courier  # webhook deliveries: background tasks, the client, the log
         self.base_url = ""
         r = random.Random(f"authorizenet-{world.seed}")
         alnum = string.ascii_letters + string.digits
@@ -63,9 +59,6 @@ class AnetState:
         self.webhooks: dict[str, Webhook] = {}
         self.failed: list[tuple[str, str, bytes]] = []  # (webhook id, event type, body) to redeliver
         self.received: list[dict[str, Any]] = []
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
         self._rng = random.Random()
 
     def now(self) -> float:

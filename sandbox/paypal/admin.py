@@ -161,11 +161,10 @@ def admin_routes(st: PayPalState) -> list[Route]:
         return {"id": hook.id, "url": hook.url, "event_types": hook.event_types}
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": 0, "failed": len(st.failed)}
 
     async def redeliver(request: Request) -> Any:
-        await webhooks.flush(st)
         return await webhooks.redeliver(st)
 
     def _dispute_resource(state: PayPalState, dispute_id: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ Call them on the server's loop (`Sandbox.call`) when the sandbox runs in another
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -16,7 +15,7 @@ from starlette.routing import Route as AdminRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import webhooks
 from .admin import admin_routes
@@ -44,9 +43,8 @@ class PayPalService(Service):
         webhook_timeout: float = 10.0,
         reporting_lag_hours: float = 0.0,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = PayPalState(self.world, deliveries=self.deliveries, webhook_timeout=webhook_timeout)
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
+        self._st = PayPalState(self.world, courier=self.courier)
         self._st.reporting_lag_hours = reporting_lag_hours
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
@@ -97,17 +95,6 @@ class PayPalService(Service):
         super().on_started(base_url)
         self._st.base_url = base_url
 
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
-
     def credentials(self) -> dict[str, Any]:
         st = self._st
         return {"client_id": st.client_id, "client_secret": st.client_secret, "webhook_id": st.webhook_id}
@@ -153,11 +140,6 @@ class PayPalService(Service):
         """The certificate deliveries are signed with (also served at the `PAYPAL-CERT-URL`)."""
         return self._st.signing()[1]
 
-    async def flush(self) -> None:
-        """Wait until every queued webhook delivery has been attempted."""
-        await webhooks.flush(self._st)
-
     async def redeliver(self) -> list[dict[str, Any]]:
         """Attempt every failed webhook delivery again now."""
-        await webhooks.flush(self._st)
         return await webhooks.redeliver(self._st)

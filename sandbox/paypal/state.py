@@ -10,7 +10,6 @@ what the stand-in received. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
 import string
@@ -18,9 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -107,11 +104,10 @@ class Transmission:
 class PayPalState:
     """Everything the PayPal stand-in remembers, over one `World`."""
 
-    def __init__(self, world: World, *, deliveries: DeliveryLog, webhook_timeout: float = 10.0) -> None:
+    def __init__(self, world: World, *, courier: Courier) -> None:
         self.world = world
         self.ledger: Ledger = world.ledger
-        self.deliveries = deliveries
-        self.webhook_timeout = webhook_timeout
+        self.courier = courier  # webhook deliveries: background tasks, the client, the log
         self.base_url = ""
         r = random.Random(f"paypal-{world.seed}")
         tail = string.ascii_letters + string.digits + "-_"
@@ -135,9 +131,6 @@ class PayPalState:
         self.transmissions: dict[str, Transmission] = {}
         self.failed: list[tuple[str, str, str, bytes]] = []  # (webhook, event id, type, body) to redeliver
         self.received: list[dict[str, Any]] = []
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
         self._signing: Any = None  # (private key, certificate PEM), made on first delivery
         self._rng = random.Random()
 

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import admin, webhooks
 from .errors import SendGridError
@@ -37,9 +37,8 @@ class SendGridService(Service):
     def __init__(
         self, world: World | None = None, *, faults: Faults | None = None, admin_token: str | None = None
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = Store(self.world, deliveries=self.deliveries)
+        super().__init__(world, faults=faults, admin_token=admin_token)
+        self._st = Store(self.world, courier=self.courier)
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
     def vendor_app(self) -> ASGIApp:
@@ -82,7 +81,8 @@ class SendGridService(Service):
         return too_many_requests(rate_headers(limit, 0, time.time() + retry_after)).response()
 
     async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
+        await self._st.worker.stop()
+        await super().on_shutdown()
 
     # --- Python admin API --------------------------------------------------------------------------
     def emails(self, **match: Any) -> list[dict[str, Any]]:

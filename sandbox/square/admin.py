@@ -105,7 +105,7 @@ def admin_routes(st: SquareState) -> list[Route]:
         return {"attempts": await webhooks.deliver_now(st)}
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": len(st.pending)}
 
     async def advance(request: Request) -> Any:
@@ -121,7 +121,7 @@ def admin_routes(st: SquareState) -> list[Route]:
                 raise ValueError("now: use epoch seconds or an RFC 3339 time")
             now = int(t)
         announced = payouts.advance(st, now)
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"announced": announced}
 
     async def fail(request: Request) -> Any:

@@ -16,7 +16,7 @@ from starlette.routing import Route as AdminRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox._framework import Faults, Service, cloudflare_page
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import disputes, payouts, refunds, webhooks
 from .admin import admin_routes
@@ -49,12 +49,10 @@ class SquareService(Service):
         refund_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
         self._state = SquareState(
             self.world,
-            deliveries=self.deliveries,
-            webhook_timeout=webhook_timeout,
+            courier=self.courier,
             refund_delay=refund_delay,
             clock=clock,
         )
@@ -116,9 +114,6 @@ class SquareService(Service):
         super().on_started(base_url)
         self._state.base_url = base_url
 
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._state)
-
     # --- Python accessors (call them on the server's loop: `Sandbox.call`) ------------------------------
     @property
     def location_ids(self) -> list[str]:
@@ -172,7 +167,3 @@ class SquareService(Service):
     async def deliver_now(self) -> list[dict[str, Any]]:
         """Attempt every waiting webhook delivery (retries included) now."""
         return await webhooks.deliver_now(self._state)
-
-    async def flush(self) -> None:
-        """Wait until every scheduled delivery and refund completion has run."""
-        await webhooks.flush(self._state)

@@ -117,7 +117,7 @@ def admin_routes(st: State) -> list[Route]:
         return await webhooks.deliver_now(st)
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": len(st.pending)}
 
     async def endpoints(request: Request) -> Any:

@@ -6,7 +6,6 @@ bodies for injected faults, start and shutdown) and the Python accessors tests, 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -14,7 +13,7 @@ from starlette.routing import Route as AdminRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import balance, disputes, webhooks
 from .admin import admin_routes, advance
@@ -42,12 +41,10 @@ class StripeService(Service):
         webhook_timeout: float = 30.0,
         webhook_retry_delays: tuple[float, ...] = WEBHOOK_RETRY_DELAYS,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
         self._st = State(
             self.world,
-            deliveries=self.deliveries,
-            webhook_timeout=webhook_timeout,
+            courier=self.courier,
             webhook_retry_delays=webhook_retry_delays,
         )
         self._routes = build_routes()
@@ -101,18 +98,6 @@ class StripeService(Service):
         super().on_started(base_url)
         self._st.base_url = base_url
 
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The server's event loop (set by the server): deliveries queued from other threads run there."""
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
-
     # --- Python accessors (call them on the server's loop: `Sandbox.call`) ------------------------------
     @property
     def account_id(self) -> str:
@@ -158,10 +143,6 @@ class StripeService(Service):
     async def deliver_now(self) -> list[dict[str, Any]]:
         """Attempt every pending delivery now (scheduled retries included); returns the attempts."""
         return await webhooks.deliver_now(self._st)
-
-    async def flush(self) -> None:
-        """Wait until every delivery under way has been attempted."""
-        await webhooks.flush(self._st)
 
     def open_dispute(
         self, charge_id: str, *, reason: str = "fraudulent", amount: int | None = None

@@ -15,9 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -158,8 +156,7 @@ class State:
         self,
         world: World,
         *,
-        deliveries: DeliveryLog,
-        webhook_timeout: float = 30.0,
+        courier: Courier,
         webhook_retry_delays: tuple[float, ...] = WEBHOOK_RETRY_DELAYS,
     ) -> None:
         self.world = world
@@ -183,13 +180,9 @@ class State:
         self.endpoints: dict[str, Endpoint] = {}
         self.saved: dict[tuple[str, str], Saved] = {}  # (account, key) -> response
         self.received: list[dict[str, Any]] = []
-        self.deliveries = deliveries
+        self.courier = courier  # webhook deliveries: background tasks, the client, retry timers, the log
         self.pending: dict[tuple[str, str], Delivery] = {}  # (event, endpoint) -> delivery
-        self.webhook_timeout = webhook_timeout
         self.retry_delays = tuple(float(d) for d in webhook_retry_delays)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
         # payouts the account has announced (payout.created) and those still in transit (payout.paid later)
         payouts = self.ledger.payouts("stripe")
         self.announced: set[str] = {p.id for p in payouts}

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from sandbox._framework import admin_json, read_json
 from sandbox.answer_key import answer_key_route
 
-from . import callbacks, delivery
+from . import delivery
 from .rendering import admin_record
 from .store import Message, Store
 
@@ -164,7 +164,7 @@ def admin_routes(st: Store) -> list[Route]:
     async def settle(request: Request) -> Any:
         applied = delivery.settle(st)
         if (await body_of(request)).get("wait", True):
-            await callbacks.flush(st)
+            await st.courier.flush()
         return {"applied": applied, "now": st.clock.now()}
 
     async def settings(request: Request) -> Any:
@@ -179,7 +179,7 @@ def admin_routes(st: Store) -> list[Route]:
         return set_rate(st, request.path_params["sender"], float(data["mps"]))
 
     async def flush(request: Request) -> Any:
-        await callbacks.flush(st)
+        await st.courier.flush()
         return {"pending": 0}
 
     p = "/twilio"

@@ -150,11 +150,11 @@ def admin_routes(st: Store) -> list[Route]:
         kind, event = str(data["topic"]).split(".", 1)
         webhooks.emit(st, kind, event, int(data["resource_id"]))
         if data.get("wait", True):
-            await webhooks.flush(st)
+            await st.courier.flush()
         return {"queued": True}
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": 0}
 
     async def keys(request: Request) -> Any:
