@@ -47,7 +47,9 @@ __all__ = [
     "Stats",
     "admin_json",
     "is_loopback_host",
+    "read_body",
     "read_json",
+    "request_headers",
     "validate_admin_token",
 ]
 
@@ -363,6 +365,23 @@ class FaultMiddleware:
         return ""
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected first."""
+    body = bytearray()
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return None
+        body += msg.get("body", b"")
+        if not msg.get("more_body"):
+            return bytes(body)
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (the last of a repeated one)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
 async def read_json(request: Request) -> Any:
     body = await request.body()
     if not body:
@@ -443,7 +462,34 @@ class Service:
 
     # --- hooks for subclasses -------------------------------------------------------------------
     def vendor_app(self) -> ASGIApp:
+        """The vendor API: reads the whole request body, then answers `respond(scope, body)`.
+
+        A crash is logged (`/_sandbox/errors`) and answered with `crash_response()`; a client that leaves
+        before its body arrived gets nothing.
+        """
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                return
+            body = await read_body(receive)
+            if body is None:
+                return
+            try:
+                resp = await self.respond(scope, body)
+            except Exception:
+                self.log_exception()
+                resp = self.crash_response(scope)
+            await resp(scope, receive, send)
+
+        return app
+
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        """The vendor's answer to one request (its routes and dispatcher)."""
         raise NotImplementedError
+
+    def crash_response(self, scope: Scope) -> Response:
+        """What a request that crashed the stand-in gets: the host's 500 unless the vendor says otherwise."""
+        return self.error_response(500, scope)
 
     def admin_routes(self) -> list[Route]:
         return []

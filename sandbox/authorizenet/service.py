@@ -11,9 +11,9 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from sandbox._framework import Faults, Service
+from sandbox._framework import Faults, Service, request_headers
 from sandbox.world import World
 
 from . import webhooks
@@ -43,29 +43,12 @@ class AuthorizeNetService(Service):
         super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
         self._st = AnetState(self.world, courier=self.courier)
 
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        return handle(self._st, scope["method"], scope["path"], request_headers(scope), body)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            try:
-                resp = handle(st, scope["method"], scope["path"], headers, bytes(body))
-            except Exception:
-                self.log_exception()
-                resp = Response(dumps(error_body("E00001", MESSAGES["E00001"])), 200, media_type=JSON_CT)
-            await resp(scope, receive, send)
-
-        return app
+    def crash_response(self, scope: Scope) -> Response:
+        # The gateway answers even its own failures with HTTP 200 and an E00001 error body.
+        return Response(dumps(error_body("E00001", MESSAGES["E00001"])), 200, media_type=JSON_CT)
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)

@@ -12,9 +12,9 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from sandbox._framework import Faults, Service
+from sandbox._framework import Faults, Service, request_headers
 from sandbox.world import World
 
 from . import webhooks
@@ -48,31 +48,12 @@ class PayPalService(Service):
         self._st.reporting_lag_hours = reporting_lag_hours
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        qs = scope.get("query_string", b"")
+        return handle(self._st, scope["method"], scope["path"], qs, request_headers(scope), body)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            try:
-                resp = handle(
-                    st, scope["method"], scope["path"], scope.get("query_string", b""), headers, bytes(body)
-                )
-            except Exception:
-                self.log_exception()
-                resp = PayPalError(500, "INTERNAL_SERVER_ERROR").response()
-            await resp(scope, receive, send)
-
-        return app
+    def crash_response(self, scope: Scope) -> Response:
+        return PayPalError(500, "INTERNAL_SERVER_ERROR").response()
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
 from sandbox.world import World
@@ -41,30 +41,11 @@ class SendGridService(Service):
         self._st = Store(self.world, courier=self.courier)
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            try:
-                resp = await handle(st, scope, bytes(body))
-            except SendGridError as exc:
-                resp = exc.response()
-            except Exception:
-                self.log_exception()
-                resp = self.error_response(500, scope)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        try:
+            return await handle(self._st, scope, body)
+        except SendGridError as exc:
+            return exc.response()
 
     def admin_routes(self) -> list[Route]:
         return admin.admin_routes(self._st)

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
 from sandbox.world import World
@@ -50,24 +50,8 @@ class StripeService(Service):
         self._routes = build_routes()
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st, routes = self._st, self._routes
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            resp = handle(st, routes, scope, bytes(body), on_crash=self.log_exception)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        return handle(self._st, self._routes, scope, body, on_crash=self.log_exception)
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
 from sandbox.world import World
@@ -59,31 +59,11 @@ class WooCommerceService(Service):
         self._routes = build_routes(self._st)
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st, routes = self._st, self._routes
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            try:
-                resp = await handle(st, routes, scope, bytes(body))
-            except WooError as exc:
-                resp = exc.response()
-            except Exception:
-                self.log_exception()
-                media, page = self.error_page(500)
-                resp = Response(page, 500, media_type=media)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        try:
+            return await handle(self._st, self._routes, scope, body)
+        except WooError as exc:
+            return exc.response()
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)
