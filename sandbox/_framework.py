@@ -36,10 +36,12 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox._delivery import Courier, DeliveryLog
+from sandbox.answer_key import answer_key_route
 from sandbox.world import World, build_world
 
 __all__ = [
     "ADMIN_PREFIX",
+    "AdminRoutes",
     "DeliveryLog",
     "FaultMiddleware",
     "Faults",
@@ -49,6 +51,8 @@ __all__ = [
     "is_loopback_host",
     "read_body",
     "read_json",
+    "read_object",
+    "ReceivedLog",
     "request_headers",
     "validate_admin_token",
 ]
@@ -397,6 +401,90 @@ def _admin_error(message: str, status: int = 400, headers: dict[str, str] | None
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+async def read_object(request: Request) -> dict[str, Any]:
+    """An admin request's JSON object (`{}` for no body); anything else is a ValueError (a 400)."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValueError("send a JSON object")
+    return data
+
+
+class ReceivedLog:
+    """What a stand-in's API received (records with a `kind`), oldest first, for tests and benchmarks that
+    count duplicates and losses from the vendor's side."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, kind: str, **fields: Any) -> None:
+        self.items.append({"kind": kind, **fields})
+
+    def list(self, *kinds: str | None) -> list[dict[str, Any]]:
+        """Copies of the records of these kinds (every record when none is given)."""
+        wanted = {k for k in kinds if k is not None}
+        return [dict(r) for r in self.items if not wanted or r["kind"] in wanted]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+AdminHandler = Callable[[Request], Awaitable[Any]]
+#: A vendor's own errors as an admin answer (`{"error": ..., "code": ...}`), or None for "not mine".
+Refusal = Callable[[Exception], Response | None]
+
+
+class AdminRoutes:
+    """A stand-in's admin routes under `/_sandbox<prefix>` (e.g. `/stripe`), in the order they are added.
+
+    A handler returns JSON-able data (or a `Response`). A vendor error is answered by `refusal`; bad
+    input that is left (ValueError, KeyError, TypeError) is a 400 `{"error": ...}`, not a crash.
+
+        r = AdminRoutes("/stripe", refusal=_refusal)
+        r.get("", info)
+        r.received(st.received)
+        r.post("/webhooks/flush", flush)
+        return r.routes
+    """
+
+    def __init__(self, prefix: str, *, refusal: Refusal | None = None) -> None:
+        self.prefix = prefix
+        self.routes: list[Route] = []
+        self._refusal = refusal
+
+    def add(self, path: str, fn: AdminHandler, methods: list[str]) -> None:
+        self.routes.append(Route(self.prefix + path, self._wrap(fn), methods=methods))
+
+    def get(self, path: str, fn: AdminHandler) -> None:
+        self.add(path, fn, ["GET"])
+
+    def post(self, path: str, fn: AdminHandler) -> None:
+        self.add(path, fn, ["POST"])
+
+    def received(self, log: ReceivedLog) -> None:
+        """`GET <prefix>/received`: the log, `?kind=` narrowing it (repeated or comma-separated)."""
+
+        async def received(request: Request) -> Any:
+            kinds = [k for raw in request.query_params.getlist("kind") for k in raw.split(",") if k]
+            return log.list(*kinds)
+
+        self.get("/received", received)
+
+    def _wrap(self, fn: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            try:
+                data = await fn(request)
+            except Exception as exc:
+                refused = self._refusal(exc) if self._refusal is not None else None
+                if refused is not None:
+                    return refused
+                if isinstance(exc, ValueError | KeyError | TypeError):
+                    return admin_json({"error": str(exc)}, 400)
+                raise
+            return data if isinstance(data, Response) else admin_json(data)
+
+        return handler
+
+
 def validate_admin_token(token: str) -> str:
     """The token if it can guard the admin routes; else ValueError saying what a token must be."""
     if len(token) < ADMIN_TOKEN_MIN or not _TOKEN_CHARS.fullmatch(token):
@@ -609,6 +697,7 @@ class Service:
             Route("/faults", faults, methods=any_method),
             Route("/deliveries", deliveries, methods=["GET", "DELETE"]),
             Route("/errors", errors, methods=["GET"]),
+            answer_key_route(self.world),
         ]
 
     def asgi(self) -> ASGIApp:

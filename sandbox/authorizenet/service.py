@@ -81,7 +81,7 @@ class AuthorizeNetService(Service):
 
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         """What the gateway received (transactions by type, with the refId each used)."""
-        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
+        return self._st.received.list(kind)
 
     async def redeliver(self) -> list[dict[str, Any]]:
         """Attempt every failed webhook delivery again now."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox._delivery import Courier
+from sandbox._framework import ReceivedLog
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -58,7 +59,7 @@ class AnetState:
         self.expiry: dict[str, str] = {}  # transId -> the card's expiration date as sent
         self.webhooks: dict[str, Webhook] = {}
         self.failed: list[tuple[str, str, bytes]] = []  # (webhook id, event type, body) to redeliver
-        self.received: list[dict[str, Any]] = []
+        self.received = ReceivedLog()
         self._rng = random.Random()
 
     def now(self) -> float:
@@ -79,9 +80,7 @@ class AnetState:
 
     def log(self, kind: str, trans_id: str, *, ref_id: str | None, **more: Any) -> None:
         """What the gateway received (transactions by type), for tests counting duplicates and losses."""
-        self.received.append(
-            {"kind": kind, "trans_id": trans_id, "ref_id": ref_id, "time": self.now(), **more}
-        )
+        self.received.add(kind, trans_id=trans_id, ref_id=ref_id, time=self.now(), **more)
 
     def new_webhook_id(self) -> str:
         h = "".join(self._rng.choices("0123456789abcdef", k=32))

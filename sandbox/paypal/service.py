@@ -87,7 +87,7 @@ class PayPalService(Service):
 
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         """What the stand-in received: orders, captures, refunds, authorizations, each with its request id."""
-        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
+        return self._st.received.list(kind)
 
     def set_webhook_url(self, url: str | None, webhook_id: str | None = None) -> None:
         """Point a subscription (default: the credentials' `webhook_id`) at `url`."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox._delivery import Courier
+from sandbox._framework import ReceivedLog
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -130,7 +131,7 @@ class PayPalState:
         self.webhooks: dict[str, Webhook] = {self.webhook_id: Webhook(self.webhook_id, None, ["*"])}
         self.transmissions: dict[str, Transmission] = {}
         self.failed: list[tuple[str, str, str, bytes]] = []  # (webhook, event id, type, body) to redeliver
-        self.received: list[dict[str, Any]] = []
+        self.received = ReceivedLog()
         self._signing: Any = None  # (private key, certificate PEM), made on first delivery
         self._rng = random.Random()
 
@@ -188,15 +189,8 @@ class PayPalState:
         self, kind: str, resource_id: str, request_id: str | None, *, replayed: bool, **more: Any
     ) -> None:
         """What the stand-in received, for tests and benchmarks counting duplicates from PayPal's side."""
-        self.received.append(
-            {
-                "kind": kind,
-                "id": resource_id,
-                "request_id": request_id,
-                "replayed": replayed,
-                "time": self.now(),
-                **more,
-            }
+        self.received.add(
+            kind, id=resource_id, request_id=request_id, replayed=replayed, time=self.now(), **more
         )
 
     # --- webhook signing ---

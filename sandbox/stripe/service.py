@@ -94,7 +94,7 @@ class StripeService(Service):
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         """What the account received (`payment_intent`, `refund`, `customer`, `payment_method`,
         `webhook_endpoint`), each with the idempotency key of the request that created it."""
-        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
+        return self._st.received.list(kind)
 
     def object_json(self, object_id: str) -> dict[str, Any] | None:
         """Any object of the account as the API renders it (charge, payment intent, refund, ...), or None."""

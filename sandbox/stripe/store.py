@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox._delivery import Courier
+from sandbox._framework import ReceivedLog
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -179,7 +180,7 @@ class State:
         self.events: dict[str, Event] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.saved: dict[tuple[str, str], Saved] = {}  # (account, key) -> response
-        self.received: list[dict[str, Any]] = []
+        self.received = ReceivedLog()
         self.courier = courier  # webhook deliveries: background tasks, the client, retry timers, the log
         self.pending: dict[tuple[str, str], Delivery] = {}  # (event, endpoint) -> delivery
         self.retry_delays = tuple(float(d) for d in webhook_retry_delays)
@@ -205,4 +206,4 @@ class State:
 
     def record(self, kind: str, **fields: Any) -> None:
         """What the account received (a payment intent, refund, customer ... was created)."""
-        self.received.append({"kind": kind, **fields})
+        self.received.add(kind, **fields)

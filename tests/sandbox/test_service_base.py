@@ -8,13 +8,32 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.types import Scope
 
-from sandbox._framework import Service, request_headers
+from sandbox._framework import (
+    AdminRoutes,
+    ReceivedLog,
+    Service,
+    admin_json,
+    read_object,
+    request_headers,
+)
 from sandbox.server import Sandbox
 from sandbox.testing import WebhookReceiver
 from sandbox.world import World, build_world
+
+
+class _VendorError(Exception):
+    pass
+
+
+def _refusal(exc: Exception) -> Response | None:
+    if isinstance(exc, _VendorError):
+        return admin_json({"error": str(exc), "code": "vendor"}, 409)
+    return None
 
 
 class _Echo(Service):
@@ -40,6 +59,34 @@ class _Echo(Service):
         record: dict[str, Any] = {"kind": "note"}
         await self.courier.post(self.notify_url, body, {"Content-Type": "text/plain"}, record)
         self.courier.log.add(record)
+
+    def admin_routes(self) -> list[Route]:
+        self.received = ReceivedLog()
+        for kind in ("order", "refund", "order", "capture"):
+            self.received.add(kind, n=len(self.received))
+
+        async def body(request: Request) -> Any:
+            return await read_object(request)
+
+        async def fail(request: Request) -> Any:
+            kind = request.path_params["kind"]
+            if kind == "vendor":
+                raise _VendorError("the vendor said no")
+            if kind == "key":
+                return {}["missing"]
+            if kind == "value":
+                raise ValueError("bad value")
+            raise RuntimeError("a bug")
+
+        async def plain(request: Request) -> Any:
+            return PlainTextResponse("as is")
+
+        r = AdminRoutes("/echo", refusal=_refusal)
+        r.received(self.received)
+        r.post("/body", body)
+        r.get("/fail/{kind}", fail)
+        r.add("/plain", plain, ["GET", "PUT"])
+        return r.routes
 
     def crash_response(self, scope: Scope) -> Response:
         if self.crash_status is None:
@@ -108,3 +155,67 @@ def test_the_constructor_wires_what_every_stand_in_has(world: World) -> None:
     assert svc.courier.log is svc.deliveries and svc.courier.timeout == 5.0
     assert svc.loop is None  # until a server runs it
     assert Service().world.seed == build_world().seed  # no world: the default one
+
+
+# --- admin routes ----------------------------------------------------------------------------------
+def test_admin_handlers_answer_json_or_their_own_response(served) -> None:
+    sb, _, _ = served
+    admin = sb.admin_url("plain") + "/echo"
+    assert httpx.post(admin + "/body", json={"a": 1}).json() == {"a": 1}
+    assert httpx.post(admin + "/body").json() == {}  # no body: an empty object
+    r = httpx.put(admin + "/plain")
+    assert (r.status_code, r.text) == (200, "as is")
+    assert httpx.post(admin + "/plain").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "body"),
+    [
+        ("vendor", 409, {"error": "the vendor said no", "code": "vendor"}),
+        ("value", 400, {"error": "bad value"}),
+        ("key", 400, {"error": "'missing'"}),
+    ],
+)
+def test_admin_errors_are_answers_not_crashes(served, kind: str, status: int, body: dict[str, Any]) -> None:
+    sb, plain, _ = served
+    r = httpx.get(sb.admin_url("plain") + f"/echo/fail/{kind}")
+    assert (r.status_code, r.json()) == (status, body)
+    assert plain.errors == []
+
+
+def test_a_bug_in_an_admin_handler_is_a_logged_500(served) -> None:
+    sb, plain, _ = served
+    r = httpx.get(sb.admin_url("plain") + "/echo/fail/bug")
+    assert r.status_code == 500 and r.json() == {"error": "admin error: a bug"}
+    assert len(plain.errors) == 1 and "RuntimeError: a bug" in plain.errors[0]
+
+
+def test_an_admin_body_must_be_a_json_object(served) -> None:
+    sb, _, _ = served
+    r = httpx.post(sb.admin_url("plain") + "/echo/body", json=[1, 2])
+    assert (r.status_code, r.json()) == (400, {"error": "send a JSON object"})
+
+
+def test_received_lists_every_kind_asked_for(served) -> None:
+    sb, _, _ = served
+    url = sb.admin_url("plain") + "/echo/received"
+    assert [r["n"] for r in httpx.get(url).json()] == [0, 1, 2, 3]
+    assert [r["n"] for r in httpx.get(url, params={"kind": "order"}).json()] == [0, 2]
+    assert [r["n"] for r in httpx.get(url, params={"kind": "order,capture"}).json()] == [0, 2, 3]
+    assert [r["n"] for r in httpx.get(url, params=[("kind", "refund"), ("kind", "capture")]).json()] == [1, 3]
+
+
+def test_the_received_log_hands_out_copies() -> None:
+    log = ReceivedLog()
+    log.add("order", id="o1")
+    log.add("refund", id="r1")
+    (first,) = log.list("order")
+    first["id"] = "changed"
+    assert log.list() == [{"kind": "order", "id": "o1"}, {"kind": "refund", "id": "r1"}]
+    assert log.list(None) == log.list() and len(log) == 2
+
+
+def test_every_stand_in_serves_the_answer_key(served, world: World) -> None:
+    sb, _, _ = served
+    doc = httpx.get(sb.admin_url("plain") + "/answer-key").json()
+    assert doc["items"] == world.answer_key()
