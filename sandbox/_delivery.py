@@ -6,6 +6,7 @@ through one `Courier`, which the `Service` base makes and the stand-in's state h
     courier.schedule(coro)                      run a delivery in the background on the server's loop
     await courier.post(url, body, headers, rec)  one POST; its outcome, status and timing go into `rec`
     courier.retry_later(d, delay, attempt)      the next attempt of a retried delivery, on a timer
+    courier.keep_failed(again) / redeliver()     failures kept until a test asks for them again
     await courier.deliver_now(waiting, attempt)  every waiting retry at once (tests do not wait minutes)
     await courier.flush()                       wait until what is under way has been attempted
     await courier.shutdown()                    cancel timers and tasks, close the client
@@ -102,6 +103,7 @@ class Courier:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         self._http: httpx.AsyncClient | None = None
+        self._failed: list[Callable[[], Job | None]] = []
 
     # --- running in the background ---------------------------------------------------------------
     def schedule(self, coro: Job) -> asyncio.Task[Any] | None:
@@ -197,6 +199,29 @@ class Courier:
             result = await attempt(d)
             if result is not None:
                 results.append(result)
+        return results
+
+    # --- manual redelivery (vendors whose days of retries the stand-in leaves to a test) -----------
+    def keep_failed(self, again: Callable[[], Job | None]) -> None:
+        """Keep a failed delivery for `redeliver()`: `again()` makes its next attempt, or returns None
+        when there is nothing to deliver to any more (its subscription was removed)."""
+        self._failed.append(again)
+
+    @property
+    def failed(self) -> int:
+        """Failed deliveries kept for `redeliver()`."""
+        return len(self._failed)
+
+    async def redeliver(self) -> list[Any]:
+        """Attempt every kept failure again now, one after another, once what is under way has finished
+        (a failure there is redelivered too); returns the attempts' results."""
+        await self.flush()
+        kept, self._failed = self._failed, []
+        results = []
+        for again in kept:
+            job = again()
+            if job is not None:
+                results.append(await job)
         return results
 
     # --- waiting and stopping ------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def admin_routes(st: AnetState) -> list[Route]:
 
     async def flush(request: Request) -> Any:
         await st.courier.flush()
-        return {"pending": 0, "failed": len(st.failed)}
+        return {"pending": 0, "failed": st.courier.failed}
 
     async def redeliver(request: Request) -> Any:
         return await webhooks.redeliver(st)

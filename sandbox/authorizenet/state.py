@@ -58,7 +58,6 @@ class AnetState:
         self.recent: list[Recent] = []
         self.expiry: dict[str, str] = {}  # transId -> the card's expiration date as sent
         self.webhooks: dict[str, Webhook] = {}
-        self.failed: list[tuple[str, str, bytes]] = []  # (webhook id, event type, body) to redeliver
         self.received = ReceivedLog()
         self._rng = random.Random()
 

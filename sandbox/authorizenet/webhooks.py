@@ -16,6 +16,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,21 +76,22 @@ async def deliver(st: AnetState, hook: Webhook, event_type: str, body: bytes) ->
     }
     outcome = await st.courier.post(hook.url, body, headers, record)
     if not outcome.ok:
-        st.failed.append((hook.webhook_id, event_type, body))
+        st.courier.keep_failed(lambda: _again(st, hook.webhook_id, event_type, body))
     st.courier.log.add(record)
     return record
 
 
+def _again(
+    st: AnetState, webhook_id: str, event_type: str, body: bytes
+) -> Coroutine[Any, Any, dict[str, Any]] | None:
+    """A new attempt of a failed delivery, unless its subscription is gone."""
+    hook = st.webhooks.get(webhook_id)
+    return None if hook is None else deliver(st, hook, event_type, body)
+
+
 async def redeliver(st: AnetState) -> list[dict[str, Any]]:
     """Attempt every failed delivery again now (the gateway would, over days)."""
-    await st.courier.flush()  # what is under way first: a failure there is redelivered too
-    pending, st.failed = st.failed, []
-    out = []
-    for webhook_id, event_type, body in pending:
-        hook = st.webhooks.get(webhook_id)
-        if hook is not None:
-            out.append(await deliver(st, hook, event_type, body))
-    return out
+    return await st.courier.redeliver()
 
 
 # --- the REST API -------------------------------------------------------------------------------------

@@ -130,7 +130,6 @@ class PayPalState:
         self.request_ids: dict[tuple[str, str], tuple[str, float]] = {}  # (scope, id) -> (resource, time)
         self.webhooks: dict[str, Webhook] = {self.webhook_id: Webhook(self.webhook_id, None, ["*"])}
         self.transmissions: dict[str, Transmission] = {}
-        self.failed: list[tuple[str, str, str, bytes]] = []  # (webhook, event id, type, body) to redeliver
         self.received = ReceivedLog()
         self._signing: Any = None  # (private key, certificate PEM), made on first delivery
         self._rng = random.Random()

@@ -21,6 +21,7 @@ import base64
 import time
 import uuid
 import zlib
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,22 +157,22 @@ async def deliver(
     }
     outcome = await st.courier.post(hook.url or "", body, headers, record)
     if not outcome.ok:
-        st.failed.append((hook.id, event_id, event_type, body))
+        st.courier.keep_failed(lambda: _again(st, hook.id, event_id, event_type, body))
     st.courier.log.add(record)
     return record
 
 
+def _again(
+    st: PayPalState, webhook_id: str, event_id: str, event_type: str, body: bytes
+) -> Coroutine[Any, Any, dict[str, Any]] | None:
+    """A new transmission of a failed delivery, unless its subscription is gone or has no URL."""
+    hook = st.webhooks.get(webhook_id)
+    return None if hook is None or not hook.url else deliver(st, hook, event_id, event_type, body)
+
+
 async def redeliver(st: PayPalState) -> list[dict[str, Any]]:
     """Attempt every failed delivery again now (PayPal would, over three days)."""
-    await st.courier.flush()  # what is under way first: a failure there is redelivered too
-    pending, st.failed = st.failed, []
-    out = []
-    for webhook_id, event_id, event_type, body in pending:
-        hook = st.webhooks.get(webhook_id)
-        if hook is None or not hook.url:
-            continue
-        out.append(await deliver(st, hook, event_id, event_type, body))
-    return out
+    return await st.courier.redeliver()
 
 
 # --- the notifications API --------------------------------------------------------------------------

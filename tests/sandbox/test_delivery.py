@@ -270,6 +270,33 @@ def test_shutdown_cancels_timers_and_tasks() -> None:
     assert asyncio.run(go()) == ([], True)
 
 
+def test_kept_failures_are_attempted_again_only_on_redeliver(rx: WebhookReceiver) -> None:
+    async def go() -> tuple[int, list[int], int, list[Any]]:
+        courier = Courier(timeout=5)
+        gone = {"b"}
+
+        async def deliver(name: str) -> int:
+            outcome = await courier.post(rx.url, name.encode(), {}, {})
+            if not outcome.ok:
+                courier.keep_failed(lambda: None if name in gone else deliver(name))
+            return outcome.status
+
+        rx.status = 500
+        for name in ("a", "b", "c"):
+            courier.schedule(deliver(name))
+        await courier.flush()  # every first attempt failed and was kept; none retried on its own
+        kept = courier.failed
+        rx.status = 200
+        again = await courier.redeliver()  # "b" lost its subscription: nothing to deliver to
+        left, nothing = courier.failed, await courier.redeliver()
+        await courier.shutdown()
+        return kept, again, left, nothing
+
+    kept, again, left, nothing = asyncio.run(go())
+    assert (kept, again, left, nothing) == (3, [200, 200], 0, [])
+    assert sorted(r.body for r in rx.received) == [b"a", b"a", b"b", b"c", b"c"]
+
+
 def test_the_log_keeps_the_newest_and_filters() -> None:
     log = DeliveryLog(size=2)
     for n in range(3):
