@@ -36,7 +36,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
@@ -98,6 +99,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-wc-request-id", "cf-ray", "x-amz-cf-id")
 UTF8_BOM = b"\xef\xbb\xbf"
 CONNECT_TIMEOUT = 10.0
+USER_AGENT = "nxt-integrations (+httpx)"
+#: What every vendor client sends unless it says otherwise.
+DEFAULT_HEADERS = {"accept": "application/json", "user-agent": USER_AGENT}
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,6 +394,29 @@ def display_url(url: httpx.URL) -> str:
     query = urlencode(kept, quote_via=quote, safe=",:[]")
     path = url.path or "/"
     return f"{path}?{query}" if query else path
+
+
+def http_url(value: str, *, name: str, example: str) -> tuple[str, httpx.URL]:
+    """A configured address: stripped of spaces and trailing slashes, and parsed.
+
+    Raises:
+        InvalidConfig: It is not an http(s) URL with a host (`name` and `example` say what to give).
+    """
+    text = (value or "").strip().rstrip("/")
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise InvalidConfig(f"{name} {text!r} is not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidConfig(f"{name} {text!r} must be an http(s) URL, e.g. {example}")
+    return text, url
+
+
+def aware_utc(value: dt.datetime, name: str) -> dt.datetime:
+    """`value` in UTC to the second (vendors' date filters take no fractions); a naive one is refused."""
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
+    return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -716,6 +743,31 @@ class HttpClient:
             ),
         )
 
+    @classmethod
+    def for_service(
+        cls,
+        *,
+        base_url: str,
+        service: str,
+        rate_limit: RateLimit | None,
+        breaker: BreakerConfig,
+        share_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> HttpClient:
+        """An `HttpClient` for a vendor client: JSON accepted, the project's User-Agent, and a rate limiter
+        and circuit breaker shared by every client of `share_key` (default `base_url`) in the process.
+        Other keyword arguments are the constructor's."""
+        key = share_key or base_url
+        return cls(
+            base_url=base_url,
+            service=service,
+            headers=headers if headers is not None else DEFAULT_HEADERS,
+            limiter=shared_limiter(key, rate_limit),
+            breaker=shared_breaker(key, breaker, name=service),
+            **kwargs,
+        )
+
     # -- lifecycle
 
     async def aclose(self) -> None:
@@ -992,6 +1044,30 @@ class HttpClient:
             delay = self.limiter.blocked_for()
         self._stats.throttle_seconds += waited
         return generation
+
+
+class ApiClient:
+    """What every vendor client built on one `HttpClient` (in `_http`) shares: `async with`, `aclose()`,
+    and the request counters."""
+
+    _http: HttpClient
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    @property
+    def stats(self) -> RequestStats:
+        """Request counters so far: requests, by status, retries, 429s seen, waits."""
+        return self._http.stats
 
 
 def _short(text: str, limit: int = 200) -> str:

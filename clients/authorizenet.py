@@ -19,7 +19,6 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -32,12 +31,11 @@ from ._config import (
     RateLimit,
     RetryPolicy,
 )
-from ._http import UTF8_BOM, HttpClient, RequestStats, shared_breaker, shared_limiter
+from ._http import UTF8_BOM, ApiClient, HttpClient, aware_utc, http_url
 from .errors import ApiError, AuthFailed, Declined, InvalidConfig, NotFound, ServerError
 
 __all__ = ["AuthorizeNetClient", "order_members"]
 
-USER_AGENT = "nxt-integrations (+httpx)"
 API_PATH = "/xml/v1/request.api"
 MAX_BATCH_RANGE = dt.timedelta(days=31)
 MAX_PAGE_SIZE = 1000
@@ -125,13 +123,7 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} to Authorize.Net")
 
 
-def _utc(value: dt.datetime, name: str) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
-    return value.astimezone(dt.UTC).replace(microsecond=0)
-
-
-class AuthorizeNetClient:
+class AuthorizeNetClient(ApiClient):
     """Async client for the Authorize.Net API (JSON), with retries, rate limit and breaker.
 
     Example:
@@ -181,31 +173,22 @@ class AuthorizeNetClient:
     ) -> None:
         if not api_login_id or not transaction_key:
             raise InvalidConfig("api_login_id and transaction_key are required (Account > Security Settings)")
-        text = (api_url or "").strip().rstrip("/")
-        try:
-            url = httpx.URL(text)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise InvalidConfig(f"api_url {text!r} is not a valid URL ({exc})") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise InvalidConfig(
-                f"api_url {text!r} must be an http(s) URL, e.g. https://api.authorize.net{API_PATH}"
-            )
+        text, url = http_url(api_url, name="api_url", example=f"https://api.authorize.net{API_PATH}")
         if not url.path.endswith(API_PATH):
             text = text + API_PATH
         self.api_url = text
         self.service = f"Authorize.Net at {httpx.URL(text).copy_with(path='/', query=None)}".rstrip("/")
         self._auth = {"name": api_login_id, "transactionKey": transaction_key}
-        self._http = HttpClient(
+        self._http = HttpClient.for_service(
             base_url=self.api_url,
             service=self.service,
-            headers={"accept": "application/json", "user-agent": USER_AGENT},
+            rate_limit=rate_limit,
+            breaker=breaker,
             timeout=timeout,
             deadline=deadline,
             max_response_bytes=max_response_bytes,
             verify=verify,
             retry=retry,
-            limiter=shared_limiter(self.api_url, rate_limit),
-            breaker=shared_breaker(self.api_url, breaker, name=self.service),
             max_concurrency=max_concurrency,
             transport=transport,
             secrets=(transaction_key,),
@@ -213,22 +196,6 @@ class AuthorizeNetClient:
 
     def __repr__(self) -> str:
         return f"AuthorizeNetClient(api_url={self.api_url!r})"
-
-    async def __aenter__(self) -> AuthorizeNetClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    @property
-    def stats(self) -> RequestStats:
-        return self._http.stats
 
     # -- the one endpoint
 
@@ -414,7 +381,7 @@ class AuthorizeNetClient:
         self, first: dt.datetime, last: dt.datetime, *, statistics: bool = True
     ) -> AsyncIterator[dict[str, Any]]:
         """Every batch settled from `first` to `last` (inclusive), in windows of at most 31 days."""
-        first, last = _utc(first, "first"), _utc(last, "last")
+        first, last = aware_utc(first, "first"), aware_utc(last, "last")
         if last < first:
             raise ValueError(f"last ({last}) is before first ({first})")
         start = first

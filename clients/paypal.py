@@ -24,7 +24,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -37,23 +36,13 @@ from ._config import (
     RateLimit,
     RetryPolicy,
 )
-from ._http import (
-    ErrorInfo,
-    HttpClient,
-    RequestStats,
-    api_error,
-    decode_json,
-    display_url,
-    shared_breaker,
-    shared_limiter,
-)
+from ._http import ApiClient, ErrorInfo, HttpClient, api_error, aware_utc, decode_json, display_url, http_url
 from .errors import ApiError, AuthFailed, ClientError, Declined, InvalidConfig, NotFound
 
 __all__ = ["PayPalClient", "TransactionPage"]
 
 logger = logging.getLogger("nxt.clients")
 
-USER_AGENT = "nxt-integrations (+httpx)"
 #: Transaction Search refuses ranges over 31 days and pages over 500 items.
 MAX_SEARCH_RANGE = dt.timedelta(days=31)
 MAX_PAGE_SIZE = 500
@@ -103,17 +92,6 @@ class TransactionPage:
     window_end: dt.datetime
 
 
-def _normalise_base_url(base_url: str) -> str:
-    text = (base_url or "").strip().rstrip("/")
-    try:
-        url = httpx.URL(text)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise InvalidConfig(f"base_url {text!r} is not a valid URL ({exc})") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidConfig(f"base_url {text!r} must be an http(s) URL, e.g. https://api-m.paypal.com")
-    return text
-
-
 def format_amount(amount: Decimal, currency: str) -> str:
     """`Decimal("12.5"), "USD"` -> `"12.50"`; raises ValueError for a float or more decimals than allowed."""
     if not isinstance(amount, Decimal):
@@ -126,17 +104,11 @@ def format_amount(amount: Decimal, currency: str) -> str:
     return str(rounded)
 
 
-def _utc(value: dt.datetime, name: str) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
-    return value.astimezone(dt.UTC).replace(microsecond=0)
-
-
 def _rfc3339(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class PayPalClient:
+class PayPalClient(ApiClient):
     """Async client for PayPal's REST APIs, with token caching, retries, rate limit and breaker.
 
     Example:
@@ -191,7 +163,7 @@ class PayPalClient:
             raise InvalidConfig(
                 "client_id and client_secret are required (PayPal developer dashboard > Apps)"
             )
-        self.base_url = _normalise_base_url(base_url)
+        self.base_url, _ = http_url(base_url, name="base_url", example="https://api-m.paypal.com")
         self.service = f"PayPal at {self.base_url}"
         self.timeout = timeout
         self.verify = verify
@@ -202,17 +174,16 @@ class PayPalClient:
         self._token_margin = token_margin
         self._clock = clock
         self._token_lock: asyncio.Lock | None = None
-        self._http = HttpClient(
+        self._http = HttpClient.for_service(
             base_url=self.base_url,
             service=self.service,
-            headers={"accept": "application/json", "user-agent": USER_AGENT},
+            rate_limit=rate_limit,
+            breaker=breaker,
             timeout=timeout,
             deadline=deadline,
             max_response_bytes=max_response_bytes,
             verify=verify,
             retry=retry,
-            limiter=shared_limiter(self.base_url, rate_limit),
-            breaker=shared_breaker(self.base_url, breaker, name=self.service),
             max_concurrency=max_concurrency,
             transport=transport,
             secrets=(client_id, client_secret, basic),
@@ -221,23 +192,6 @@ class PayPalClient:
 
     def __repr__(self) -> str:
         return f"PayPalClient(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> PayPalClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    @property
-    def stats(self) -> RequestStats:
-        """Request counters so far (token requests included)."""
-        return self._http.stats
 
     # -- errors
 
@@ -522,7 +476,7 @@ class PayPalClient:
         """
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1-{MAX_PAGE_SIZE}, got {page_size}")
-        start, end = _utc(start, "start"), _utc(end, "end")
+        start, end = aware_utc(start, "start"), aware_utc(end, "end")
         if end < start:
             raise ValueError(f"end ({end}) is before start ({start})")
         window_start = start

@@ -35,8 +35,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox._delivery import Courier, DeliveryLog
+from sandbox.answer_key import answer_key_route
+from sandbox.world import World, build_world
+
 __all__ = [
     "ADMIN_PREFIX",
+    "AdminRoutes",
     "DeliveryLog",
     "FaultMiddleware",
     "Faults",
@@ -44,7 +49,11 @@ __all__ = [
     "Stats",
     "admin_json",
     "is_loopback_host",
+    "read_body",
     "read_json",
+    "read_object",
+    "ReceivedLog",
+    "request_headers",
     "validate_admin_token",
 ]
 
@@ -207,22 +216,6 @@ class Stats:
         return out
 
 
-class DeliveryLog:
-    """Outgoing deliveries (webhooks, callbacks) a stand-in emitted, newest last."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.items: deque[dict[str, Any]] = deque(maxlen=size)
-
-    def add(self, record: dict[str, Any]) -> None:
-        self.items.append(record)
-
-    def list(self, **match: Any) -> list[dict[str, Any]]:
-        return [d for d in self.items if all(d.get(k) == v for k, v in match.items())]
-
-    def clear(self) -> None:
-        self.items.clear()
-
-
 class _Drop(Exception):
     pass
 
@@ -376,6 +369,23 @@ class FaultMiddleware:
         return ""
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected first."""
+    body = bytearray()
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return None
+        body += msg.get("body", b"")
+        if not msg.get("more_body"):
+            return bytes(body)
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (the last of a repeated one)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
 async def read_json(request: Request) -> Any:
     body = await request.body()
     if not body:
@@ -389,6 +399,90 @@ def admin_json(data: Any, status: int = 200) -> JSONResponse:
 
 def _admin_error(message: str, status: int = 400, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """An admin request's JSON object (`{}` for no body); anything else is a ValueError (a 400)."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValueError("send a JSON object")
+    return data
+
+
+class ReceivedLog:
+    """What a stand-in's API received (records with a `kind`), oldest first, for tests and benchmarks that
+    count duplicates and losses from the vendor's side."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, kind: str, **fields: Any) -> None:
+        self.items.append({"kind": kind, **fields})
+
+    def list(self, *kinds: str | None) -> list[dict[str, Any]]:
+        """Copies of the records of these kinds (every record when none is given)."""
+        wanted = {k for k in kinds if k is not None}
+        return [dict(r) for r in self.items if not wanted or r["kind"] in wanted]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+AdminHandler = Callable[[Request], Awaitable[Any]]
+#: A vendor's own errors as an admin answer (`{"error": ..., "code": ...}`), or None for "not mine".
+Refusal = Callable[[Exception], Response | None]
+
+
+class AdminRoutes:
+    """A stand-in's admin routes under `/_sandbox<prefix>` (e.g. `/stripe`), in the order they are added.
+
+    A handler returns JSON-able data (or a `Response`). A vendor error is answered by `refusal`; bad
+    input that is left (ValueError, KeyError, TypeError) is a 400 `{"error": ...}`, not a crash.
+
+        r = AdminRoutes("/stripe", refusal=_refusal)
+        r.get("", info)
+        r.received(st.received)
+        r.post("/webhooks/flush", flush)
+        return r.routes
+    """
+
+    def __init__(self, prefix: str, *, refusal: Refusal | None = None) -> None:
+        self.prefix = prefix
+        self.routes: list[Route] = []
+        self._refusal = refusal
+
+    def add(self, path: str, fn: AdminHandler, methods: list[str]) -> None:
+        self.routes.append(Route(self.prefix + path, self._wrap(fn), methods=methods))
+
+    def get(self, path: str, fn: AdminHandler) -> None:
+        self.add(path, fn, ["GET"])
+
+    def post(self, path: str, fn: AdminHandler) -> None:
+        self.add(path, fn, ["POST"])
+
+    def received(self, log: ReceivedLog) -> None:
+        """`GET <prefix>/received`: the log, `?kind=` narrowing it (repeated or comma-separated)."""
+
+        async def received(request: Request) -> Any:
+            kinds = [k for raw in request.query_params.getlist("kind") for k in raw.split(",") if k]
+            return log.list(*kinds)
+
+        self.get("/received", received)
+
+    def _wrap(self, fn: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            try:
+                data = await fn(request)
+            except Exception as exc:
+                refused = self._refusal(exc) if self._refusal is not None else None
+                if refused is not None:
+                    return refused
+                if isinstance(exc, ValueError | KeyError | TypeError):
+                    return admin_json({"error": str(exc)}, 400)
+                raise
+            return data if isinstance(data, Response) else admin_json(data)
+
+        return handler
 
 
 def validate_admin_token(token: str) -> str:
@@ -425,23 +519,65 @@ def _bearer(scope: Scope) -> bytes | None:
 
 
 class Service:
-    """Base for a stand-in: vendor app + shared admin. Subclasses set `name` and build `vendor_app()`."""
+    """Base for a stand-in: vendor app + shared admin. Subclasses set `name` and answer `respond()`.
+
+    The constructor wires what every stand-in has: the `world` it serves (a default one when None),
+    `faults`, the admin token, request `stats`, the delivery log and the `courier` its webhooks leave
+    through (`webhook_timeout`: seconds a receiver has to answer). A subclass builds its state from these
+    and hands it the courier.
+    """
 
     name = "service"
 
-    def __init__(self, *, faults: Faults | None = None, admin_token: str | None = None) -> None:
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        faults: Faults | None = None,
+        admin_token: str | None = None,
+        webhook_timeout: float = 10.0,
+    ) -> None:
         # bytes, private, never in a repr or a response: only compared with what a request presents
         self._admin_token = validate_admin_token(admin_token).encode() if admin_token is not None else None
+        self.world = world if world is not None else build_world()
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
         self.stats = Stats()
         self.deliveries = DeliveryLog()
+        self.courier = Courier(self.deliveries, timeout=webhook_timeout)
         self.base_url = ""  # set by the server once the port is known
         self.errors: list[str] = []
 
     # --- hooks for subclasses -------------------------------------------------------------------
     def vendor_app(self) -> ASGIApp:
+        """The vendor API: reads the whole request body, then answers `respond(scope, body)`.
+
+        A crash is logged (`/_sandbox/errors`) and answered with `crash_response()`; a client that leaves
+        before its body arrived gets nothing.
+        """
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                return
+            body = await read_body(receive)
+            if body is None:
+                return
+            try:
+                resp = await self.respond(scope, body)
+            except Exception:
+                self.log_exception()
+                resp = self.crash_response(scope)
+            await resp(scope, receive, send)
+
+        return app
+
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        """The vendor's answer to one request (its routes and dispatcher)."""
         raise NotImplementedError
+
+    def crash_response(self, scope: Scope) -> Response:
+        """What a request that crashed the stand-in gets: the host's 500 unless the vendor says otherwise."""
+        return self.error_response(500, scope)
 
     def admin_routes(self) -> list[Route]:
         return []
@@ -456,7 +592,21 @@ class Service:
         self.base_url = base_url
 
     async def on_shutdown(self) -> None:
-        return None
+        await self.courier.shutdown()
+
+    # --- deliveries -------------------------------------------------------------------------------
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's event loop (set by the server): deliveries queued from other threads run there."""
+        return self.courier.loop
+
+    @loop.setter
+    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.courier.loop = loop
+
+    async def flush(self) -> None:
+        """Wait until every delivery under way has been attempted (retries on a timer keep waiting)."""
+        await self.courier.flush()
 
     # --- shared -----------------------------------------------------------------------------------
     def log_exception(self) -> None:
@@ -547,6 +697,7 @@ class Service:
             Route("/faults", faults, methods=any_method),
             Route("/deliveries", deliveries, methods=["GET", "DELETE"]),
             Route("/errors", errors, methods=["GET"]),
+            answer_key_route(self.world),
         ]
 
     def asgi(self) -> ASGIApp:

@@ -229,8 +229,7 @@ class Sandbox:
             asyncio.set_event_loop(loop)
             self._loop = loop
             for svc in self.services.values():
-                if hasattr(type(svc), "loop"):  # stand-ins that deliver webhooks queue them on this loop
-                    svc.loop = loop
+                svc.loop = loop  # deliveries queued from other threads run here
 
             async def main() -> None:
                 tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in sockets]

@@ -7,16 +7,12 @@ the next cutoff and settles), the clock, webhook flushing and redelivery, and wh
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
-from sandbox.answer_key import answer_key_route
+from sandbox._framework import AdminRoutes, read_object
 from sandbox.ledger import DAY, SETTLEMENT_CUTOFF
 
 from . import webhooks
@@ -37,18 +33,6 @@ def settle_now(st: AnetState) -> int:
 
 
 def admin_routes(st: AnetState) -> list[Route]:
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except (ValueError, KeyError, TypeError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
     async def info(request: Request) -> Any:
         st.settle()
         return {
@@ -67,13 +51,9 @@ def admin_routes(st: AnetState) -> list[Route]:
             },
         }
 
-    async def received(request: Request) -> Any:
-        kind = request.query_params.get("kind")
-        return [r for r in st.received if kind is None or r["kind"] == kind]
-
     async def clock(request: Request) -> Any:
-        data = await read_json(request)
-        st.clock_offset += float((data or {}).get("advance", 0))
+        data = await read_object(request)
+        st.clock_offset += float(data.get("advance", 0))
         return {"clock_offset": st.clock_offset, "now": st.now()}
 
     async def settle(request: Request) -> Any:
@@ -86,21 +66,18 @@ def admin_routes(st: AnetState) -> list[Route]:
         ]
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
-        return {"pending": 0, "failed": len(st.failed)}
+        await st.courier.flush()
+        return {"pending": 0, "failed": st.courier.failed}
 
     async def redeliver(request: Request) -> Any:
-        await webhooks.flush(st)
         return await webhooks.redeliver(st)
 
-    p = "/authorizenet"
-    return [
-        answer_key_route(st.world),
-        Route(p, wrap(info), methods=["GET"]),
-        Route(p + "/received", wrap(received), methods=["GET"]),
-        Route(p + "/clock", wrap(clock), methods=["POST"]),
-        Route(p + "/settle", wrap(settle), methods=["POST"]),
-        Route(p + "/webhooks", wrap(hooks), methods=["GET"]),
-        Route(p + "/webhooks/flush", wrap(flush), methods=["POST"]),
-        Route(p + "/webhooks/redeliver", wrap(redeliver), methods=["POST"]),
-    ]
+    r = AdminRoutes("/authorizenet")
+    r.get("", info)
+    r.received(st.received)
+    r.post("/clock", clock)
+    r.post("/settle", settle)
+    r.get("/webhooks", hooks)
+    r.post("/webhooks/flush", flush)
+    r.post("/webhooks/redeliver", redeliver)
+    return r.routes

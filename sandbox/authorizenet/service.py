@@ -7,15 +7,14 @@ what the gateway received, webhook flushing and redelivery. Call them on the ser
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox._framework import Faults, Service, request_headers
+from sandbox.world import World
 
 from . import webhooks
 from .admin import admin_routes, settle_now
@@ -41,33 +40,15 @@ class AuthorizeNetService(Service):
         admin_token: str | None = None,
         webhook_timeout: float = 10.0,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = AnetState(self.world, deliveries=self.deliveries, webhook_timeout=webhook_timeout)
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
+        self._st = AnetState(self.world, courier=self.courier)
 
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        return handle(self._st, scope["method"], scope["path"], request_headers(scope), body)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            try:
-                resp = handle(st, scope["method"], scope["path"], headers, bytes(body))
-            except Exception:
-                self.log_exception()
-                resp = Response(dumps(error_body("E00001", MESSAGES["E00001"])), 200, media_type=JSON_CT)
-            await resp(scope, receive, send)
-
-        return app
+    def crash_response(self, scope: Scope) -> Response:
+        # The gateway answers even its own failures with HTTP 200 and an E00001 error body.
+        return Response(dumps(error_body("E00001", MESSAGES["E00001"])), 200, media_type=JSON_CT)
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)
@@ -75,17 +56,6 @@ class AuthorizeNetService(Service):
     def on_started(self, base_url: str) -> None:
         super().on_started(base_url)
         self._st.base_url = base_url
-
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
 
     def credentials(self) -> dict[str, Any]:
         st = self._st
@@ -111,12 +81,8 @@ class AuthorizeNetService(Service):
 
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         """What the gateway received (transactions by type, with the refId each used)."""
-        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
-
-    async def flush(self) -> None:
-        """Wait until every queued webhook delivery has been attempted."""
-        await webhooks.flush(self._st)
+        return self._st.received.list(kind)
 
     async def redeliver(self) -> list[dict[str, Any]]:
-        await webhooks.flush(self._st)
+        """Attempt every failed webhook delivery again now."""
         return await webhooks.redeliver(self._st)

@@ -9,16 +9,14 @@ webhook subscriptions, and a log of what it received. Nothing here knows about H
 
 from __future__ import annotations
 
-import asyncio
 import random
 import string
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
+from sandbox._framework import ReceivedLog
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -46,11 +44,10 @@ class Recent:
 class AnetState:
     """Everything the Authorize.Net stand-in remembers, over one `World`."""
 
-    def __init__(self, world: World, *, deliveries: DeliveryLog, webhook_timeout: float = 10.0) -> None:
+    def __init__(self, world: World, *, courier: Courier) -> None:
         self.world = world
         self.ledger: Ledger = world.ledger
-        self.deliveries = deliveries
-        self.webhook_timeout = webhook_timeout
+        self.courier = courier  # webhook deliveries: background tasks, the client, the log
         self.base_url = ""
         r = random.Random(f"authorizenet-{world.seed}")
         alnum = string.ascii_letters + string.digits
@@ -61,11 +58,7 @@ class AnetState:
         self.recent: list[Recent] = []
         self.expiry: dict[str, str] = {}  # transId -> the card's expiration date as sent
         self.webhooks: dict[str, Webhook] = {}
-        self.failed: list[tuple[str, str, bytes]] = []  # (webhook id, event type, body) to redeliver
-        self.received: list[dict[str, Any]] = []
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.received = ReceivedLog()
         self._rng = random.Random()
 
     def now(self) -> float:
@@ -86,9 +79,7 @@ class AnetState:
 
     def log(self, kind: str, trans_id: str, *, ref_id: str | None, **more: Any) -> None:
         """What the gateway received (transactions by type), for tests counting duplicates and losses."""
-        self.received.append(
-            {"kind": kind, "trans_id": trans_id, "ref_id": ref_id, "time": self.now(), **more}
-        )
+        self.received.add(kind, trans_id=trans_id, ref_id=ref_id, time=self.now(), **more)
 
     def new_webhook_id(self) -> str:
         h = "".join(self._rng.choices("0123456789abcdef", k=32))

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.cards import card_brand, luhn_valid
 from sandbox.ledger import Charge, InvalidState, LedgerError, NotFound, RefundExceedsRemaining
 
 from .encoding import amount as money
@@ -51,28 +52,6 @@ class _Refusal(Exception):
     def __init__(self, reason: int, text: str | None = None, trans_id: str = "0", **logged: Any) -> None:
         super().__init__(reason)
         self.reason, self.text, self.trans_id, self.logged = reason, text, trans_id, logged
-
-
-def _luhn(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _brand(number: str) -> str:
-    if number.startswith("4"):
-        return "visa"
-    if number[:2] in ("34", "37"):
-        return "amex"
-    if number[:2] in ("51", "52", "53", "54", "55") or (len(number) >= 4 and 2221 <= int(number[:4]) <= 2720):
-        return "mastercard"
-    if number.startswith(("6011", "65")):
-        return "discover"
-    return "visa"
 
 
 def _minor(value: Decimal | None) -> int:
@@ -177,7 +156,7 @@ def _card(tr: dict[str, Any], now: float) -> tuple[str, str]:
     if card is None:
         raise _Refusal(70, "The payment type is not supported by the sandbox.")
     number = str(card["cardNumber"])
-    if not number.isdigit() or not 13 <= len(number) <= 16 or not _luhn(number):
+    if not number.isdigit() or not 13 <= len(number) <= 16 or not luhn_valid(number):
         raise _Refusal(6)
     expiry = str(card["expirationDate"])
     parsed = None
@@ -229,7 +208,7 @@ def _charge(st: AnetState, tr: dict[str, Any], ref_id: str | None) -> dict[str, 
     if dup is not None:
         if window is not None:  # with duplicateWindow sent, the answer names the original transaction
             st.log(ttype, "0", ref_id=ref_id, response_code="3", reason=11, duplicate_of=dup.trans_id)
-            return _response(st, 11, trans_id=dup.trans_id, last4=number[-4:], brand=_brand(number))
+            return _response(st, 11, trans_id=dup.trans_id, last4=number[-4:], brand=card_brand(number))
         raise _Refusal(11, duplicate_of=dup.trans_id)
     bill = tr.get("billTo") or {}
     reason = 1
@@ -256,7 +235,7 @@ def _charge(st: AnetState, tr: dict[str, Any], ref_id: str | None) -> dict[str, 
             customer_id=int(cid) if cid.isdigit() else 0,
             customer_email=str(customer.get("email") or bill.get("email") or ""),
             customer_name=name,
-            card_brand=_brand(number),
+            card_brand=card_brand(number),
             card_last4=number[-4:],
             decline_code="do_not_honor" if code != "1" else "",
         )

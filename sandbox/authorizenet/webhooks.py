@@ -9,7 +9,6 @@ failed ones are not retried on their own (the gateway retries for days): `redeli
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -17,11 +16,11 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.responses import Response
 
 from sandbox._framework import is_loopback_host
@@ -30,7 +29,7 @@ from .encoding import dumps
 from .settings import EVENT_TYPES, REST_PREFIX
 from .state import AnetState, Webhook
 
-__all__ = ["emit", "flush", "handle_rest", "redeliver", "shutdown", "sign"]
+__all__ = ["emit", "handle_rest", "redeliver", "sign"]
 
 
 def sign(body: bytes, signature_key: str) -> str:
@@ -57,22 +56,7 @@ def emit(st: AnetState, event_type: str, payload: dict[str, Any]) -> None:
             },
             bom=False,
         )
-        _schedule(st, deliver(st, hook, event_type, body))
-
-
-def _schedule(st: AnetState, coro: Any) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None:
-        task = loop.create_task(coro)
-        st.tasks.add(task)
-        task.add_done_callback(st.tasks.discard)
-    elif st.loop is not None:
-        asyncio.run_coroutine_threadsafe(coro, st.loop)
-    else:
-        coro.close()
+        st.courier.schedule(deliver(st, hook, event_type, body))
 
 
 async def deliver(st: AnetState, hook: Webhook, event_type: str, body: bytes) -> dict[str, Any]:
@@ -90,46 +74,24 @@ async def deliver(st: AnetState, hook: Webhook, event_type: str, body: bytes) ->
         "body": body.decode(),
         "time": time.time(),
     }
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False, timeout=st.webhook_timeout)
-    started = time.monotonic()
-    code = 0
-    try:
-        resp = await st.http.post(hook.url, content=body, headers=headers)
-        code = resp.status_code
-        record["response_body"] = resp.text[:1000]
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-    record["status_code"] = code
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    record["success"] = 200 <= code < 300
-    if not record["success"]:
-        st.failed.append((hook.webhook_id, event_type, body))
-    st.deliveries.add(record)
+    outcome = await st.courier.post(hook.url, body, headers, record)
+    if not outcome.ok:
+        st.courier.keep_failed(lambda: _again(st, hook.webhook_id, event_type, body))
+    st.courier.log.add(record)
     return record
 
 
+def _again(
+    st: AnetState, webhook_id: str, event_type: str, body: bytes
+) -> Coroutine[Any, Any, dict[str, Any]] | None:
+    """A new attempt of a failed delivery, unless its subscription is gone."""
+    hook = st.webhooks.get(webhook_id)
+    return None if hook is None else deliver(st, hook, event_type, body)
+
+
 async def redeliver(st: AnetState) -> list[dict[str, Any]]:
-    pending, st.failed = st.failed, []
-    out = []
-    for webhook_id, event_type, body in pending:
-        hook = st.webhooks.get(webhook_id)
-        if hook is not None:
-            out.append(await deliver(st, hook, event_type, body))
-    return out
-
-
-async def flush(st: AnetState) -> None:
-    while st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
-
-
-async def shutdown(st: AnetState) -> None:
-    for t in list(st.tasks):
-        t.cancel()
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None
+    """Attempt every failed delivery again now (the gateway would, over days)."""
+    return await st.courier.redeliver()
 
 
 # --- the REST API -------------------------------------------------------------------------------------

@@ -9,16 +9,13 @@ count duplicates and losses from PayPal's side. Answers are plain JSON (`{"error
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
-from sandbox.answer_key import answer_key_route
+from sandbox._framework import AdminRoutes, admin_json, read_object
 from sandbox.ledger import LedgerError
 
 from . import webhooks
@@ -33,30 +30,16 @@ __all__ = ["admin_routes"]
 _SETTINGS = {"token_ttl": int, "reporting_lag_hours": float, "block_duplicate_invoice": bool}
 
 
+def _refusal(exc: Exception) -> Response | None:
+    if isinstance(exc, PayPalError):
+        issue = exc.details[0]["issue"] if exc.details else exc.name
+        return admin_json({"error": exc.message, "code": issue}, exc.status)
+    if isinstance(exc, LedgerError):
+        return admin_json({"error": str(exc), "code": exc.code}, 409)
+    return None
+
+
 def admin_routes(st: PayPalState) -> list[Route]:
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except PayPalError as exc:
-                issue = exc.details[0]["issue"] if exc.details else exc.name
-                return admin_json({"error": exc.message, "code": issue}, exc.status)
-            except LedgerError as exc:
-                return admin_json({"error": str(exc), "code": exc.code}, 409)
-            except (ValueError, KeyError, TypeError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
-        if not isinstance(data, dict):
-            raise ValueError("send a JSON object")
-        return data
-
     def settings() -> dict[str, Any]:
         return {name: getattr(st, name) for name in _SETTINGS}
 
@@ -81,7 +64,7 @@ def admin_routes(st: PayPalState) -> list[Route]:
 
     async def settings_route(request: Request) -> Any:
         if request.method == "PATCH":
-            data = await body_of(request)
+            data = await read_object(request)
             unknown = sorted(set(data) - set(_SETTINGS))
             if unknown:
                 raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(_SETTINGS)}")
@@ -99,21 +82,17 @@ def admin_routes(st: PayPalState) -> list[Route]:
         return {"expired": st.expire_tokens()}
 
     async def clock(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         st.clock_offset += float(data.get("advance", 0))
         return {"clock_offset": st.clock_offset, "now": st.now()}
 
     async def approve_route(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         o = approve(st, request.path_params["id"], email=data.get("email"))
         return render_order(st, o)
 
-    async def received(request: Request) -> Any:
-        kind = request.query_params.get("kind")
-        return [r for r in st.received if kind is None or r["kind"] == kind]
-
     async def dispute(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         capture_id = request.path_params["id"]
         amount = data.get("amount_minor")
         d = st.ledger.add_dispute(
@@ -134,7 +113,7 @@ def admin_routes(st: PayPalState) -> list[Route]:
         return {"dispute_id": d.id, "capture": render_capture(st, c, standalone=True)}
 
     async def resolve(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         outcome = str(data.get("outcome", ""))
         d = st.ledger.resolve_dispute("paypal", request.path_params["id"], outcome, at=int(st.now()))
         webhooks.emit(
@@ -153,7 +132,7 @@ def admin_routes(st: PayPalState) -> list[Route]:
         hook = st.webhooks.get(request.path_params["id"])
         if hook is None:
             raise KeyError(f"no webhook {request.path_params['id']}")
-        data = await body_of(request)
+        data = await read_object(request)
         if "url" in data:
             hook.url = data["url"] or None
         if "event_types" in data:
@@ -161,11 +140,10 @@ def admin_routes(st: PayPalState) -> list[Route]:
         return {"id": hook.id, "url": hook.url, "event_types": hook.event_types}
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
-        return {"pending": 0, "failed": len(st.failed)}
+        await st.courier.flush()
+        return {"pending": 0, "failed": st.courier.failed}
 
     async def redeliver(request: Request) -> Any:
-        await webhooks.flush(st)
         return await webhooks.redeliver(st)
 
     def _dispute_resource(state: PayPalState, dispute_id: str) -> dict[str, Any]:
@@ -190,22 +168,20 @@ def admin_routes(st: PayPalState) -> list[Route]:
             }
         return out
 
-    p = "/paypal"
-    return [
-        answer_key_route(st.world),
-        Route(p, wrap(info), methods=["GET"]),
-        Route(p + "/settings", wrap(settings_route), methods=["GET", "PATCH"]),
-        Route(p + "/tokens/expire", wrap(expire_tokens), methods=["POST"]),
-        Route(p + "/clock", wrap(clock), methods=["POST"]),
-        Route(p + "/orders/{id}/approve", wrap(approve_route), methods=["POST"]),
-        Route(p + "/received", wrap(received), methods=["GET"]),
-        Route(p + "/captures/{id}/dispute", wrap(dispute), methods=["POST"]),
-        Route(p + "/disputes/{id}/resolve", wrap(resolve), methods=["POST"]),
-        Route(p + "/webhooks", wrap(hooks), methods=["GET"]),
-        Route(p + "/webhooks/flush", wrap(flush), methods=["POST"]),
-        Route(p + "/webhooks/redeliver", wrap(redeliver), methods=["POST"]),
-        Route(p + "/webhooks/{id}", wrap(set_hook), methods=["PUT", "PATCH"]),
-    ]
+    r = AdminRoutes("/paypal", refusal=_refusal)
+    r.get("", info)
+    r.add("/settings", settings_route, ["GET", "PATCH"])
+    r.post("/tokens/expire", expire_tokens)
+    r.post("/clock", clock)
+    r.post("/orders/{id}/approve", approve_route)
+    r.received(st.received)
+    r.post("/captures/{id}/dispute", dispute)
+    r.post("/disputes/{id}/resolve", resolve)
+    r.get("/webhooks", hooks)
+    r.post("/webhooks/flush", flush)
+    r.post("/webhooks/redeliver", redeliver)
+    r.add("/webhooks/{id}", set_hook, ["PUT", "PATCH"])
+    return r.routes
 
 
 _REASONS = {

@@ -19,6 +19,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from sandbox.cards import card_brand, luhn_valid
+
 from .encoding import AmountIssue, format_minor, parse_amount
 from .errors import PayPalError, detail, invalid_request, not_found, unprocessable
 from .rendering import card_source, historic_order, render_authorization, render_capture, render_order
@@ -58,28 +60,6 @@ def _missing(field: str) -> PayPalError:
 
 def _bad(issue: str, field: str, value: Any, description: str) -> PayPalError:
     return invalid_request([detail(issue, description, field=field, value=value, location="body")])
-
-
-def _luhn(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _brand(number: str) -> str:
-    if number.startswith("4"):
-        return "visa"
-    if number[:2] in ("34", "37"):
-        return "amex"
-    if number[:2] in ("51", "52", "53", "54", "55") or 2221 <= int(number[:4]) <= 2720:
-        return "mastercard"
-    if number.startswith(("6011", "65")):
-        return "discover"
-    return "visa"
 
 
 def _amount(st: PayPalState, raw: Any, field: str) -> tuple[int, str]:
@@ -344,7 +324,7 @@ def _card(st: PayPalState, raw: Any, now: float) -> dict[str, Any]:
             "",
             "The value of a field does not conform to the expected format.",
         )
-    if not _luhn(number):
+    if not luhn_valid(number):
         raise _bad(
             "INVALID_PARAMETER_VALUE", "/payment_source/card/number", "", "A parameter value is not valid."
         )
@@ -376,7 +356,7 @@ def _card(st: PayPalState, raw: Any, now: float) -> dict[str, Any]:
             location="body",
         )
     name = str(raw.get("name") or "")
-    return card_source(_brand(number), number[-4:], name=name, expiry=str(expiry))
+    return card_source(card_brand(number), number[-4:], name=name, expiry=str(expiry))
 
 
 def find_order(st: PayPalState, order_id: str) -> Order:

@@ -7,16 +7,15 @@ Call them on the server's loop (`Sandbox.call`) when the sandbox runs in another
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox._framework import Faults, Service, request_headers
+from sandbox.world import World
 
 from . import webhooks
 from .admin import admin_routes
@@ -44,37 +43,17 @@ class PayPalService(Service):
         webhook_timeout: float = 10.0,
         reporting_lag_hours: float = 0.0,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = PayPalState(self.world, deliveries=self.deliveries, webhook_timeout=webhook_timeout)
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
+        self._st = PayPalState(self.world, courier=self.courier)
         self._st.reporting_lag_hours = reporting_lag_hours
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        qs = scope.get("query_string", b"")
+        return handle(self._st, scope["method"], scope["path"], qs, request_headers(scope), body)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            try:
-                resp = handle(
-                    st, scope["method"], scope["path"], scope.get("query_string", b""), headers, bytes(body)
-                )
-            except Exception:
-                self.log_exception()
-                resp = PayPalError(500, "INTERNAL_SERVER_ERROR").response()
-            await resp(scope, receive, send)
-
-        return app
+    def crash_response(self, scope: Scope) -> Response:
+        return PayPalError(500, "INTERNAL_SERVER_ERROR").response()
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)
@@ -97,17 +76,6 @@ class PayPalService(Service):
         super().on_started(base_url)
         self._st.base_url = base_url
 
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
-
     def credentials(self) -> dict[str, Any]:
         st = self._st
         return {"client_id": st.client_id, "client_secret": st.client_secret, "webhook_id": st.webhook_id}
@@ -119,7 +87,7 @@ class PayPalService(Service):
 
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         """What the stand-in received: orders, captures, refunds, authorizations, each with its request id."""
-        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
+        return self._st.received.list(kind)
 
     def set_webhook_url(self, url: str | None, webhook_id: str | None = None) -> None:
         """Point a subscription (default: the credentials' `webhook_id`) at `url`."""
@@ -153,11 +121,6 @@ class PayPalService(Service):
         """The certificate deliveries are signed with (also served at the `PAYPAL-CERT-URL`)."""
         return self._st.signing()[1]
 
-    async def flush(self) -> None:
-        """Wait until every queued webhook delivery has been attempted."""
-        await webhooks.flush(self._st)
-
     async def redeliver(self) -> list[dict[str, Any]]:
         """Attempt every failed webhook delivery again now."""
-        await webhooks.flush(self._st)
         return await webhooks.redeliver(self._st)

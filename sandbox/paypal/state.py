@@ -10,7 +10,6 @@ what the stand-in received. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
 import string
@@ -18,9 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
+from sandbox._framework import ReceivedLog
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -107,11 +105,10 @@ class Transmission:
 class PayPalState:
     """Everything the PayPal stand-in remembers, over one `World`."""
 
-    def __init__(self, world: World, *, deliveries: DeliveryLog, webhook_timeout: float = 10.0) -> None:
+    def __init__(self, world: World, *, courier: Courier) -> None:
         self.world = world
         self.ledger: Ledger = world.ledger
-        self.deliveries = deliveries
-        self.webhook_timeout = webhook_timeout
+        self.courier = courier  # webhook deliveries: background tasks, the client, the log
         self.base_url = ""
         r = random.Random(f"paypal-{world.seed}")
         tail = string.ascii_letters + string.digits + "-_"
@@ -133,11 +130,7 @@ class PayPalState:
         self.request_ids: dict[tuple[str, str], tuple[str, float]] = {}  # (scope, id) -> (resource, time)
         self.webhooks: dict[str, Webhook] = {self.webhook_id: Webhook(self.webhook_id, None, ["*"])}
         self.transmissions: dict[str, Transmission] = {}
-        self.failed: list[tuple[str, str, str, bytes]] = []  # (webhook, event id, type, body) to redeliver
-        self.received: list[dict[str, Any]] = []
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.received = ReceivedLog()
         self._signing: Any = None  # (private key, certificate PEM), made on first delivery
         self._rng = random.Random()
 
@@ -195,15 +188,8 @@ class PayPalState:
         self, kind: str, resource_id: str, request_id: str | None, *, replayed: bool, **more: Any
     ) -> None:
         """What the stand-in received, for tests and benchmarks counting duplicates from PayPal's side."""
-        self.received.append(
-            {
-                "kind": kind,
-                "id": resource_id,
-                "request_id": request_id,
-                "replayed": replayed,
-                "time": self.now(),
-                **more,
-            }
+        self.received.add(
+            kind, id=resource_id, request_id=request_id, replayed=replayed, time=self.now(), **more
         )
 
     # --- webhook signing ---

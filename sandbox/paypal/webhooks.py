@@ -17,16 +17,15 @@ Failed deliveries are not retried on their own (PayPal retries for three days): 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 import uuid
 import zlib
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.responses import Response
 
 from sandbox._framework import is_loopback_host
@@ -42,12 +41,10 @@ __all__ = [
     "delete_webhook",
     "deliver",
     "emit",
-    "flush",
     "get_certificate",
     "get_webhook",
     "list_webhooks",
     "redeliver",
-    "shutdown",
     "sign",
     "verify_signature",
 ]
@@ -122,29 +119,8 @@ def emit(st: PayPalState, event_type: str, resource_type: str, resource: dict[st
     body = dumps(event)
     for hook in list(st.webhooks.values()):
         if hook.url and ("*" in hook.event_types or event_type in hook.event_types):
-            _schedule(st, deliver(st, hook, event_id, event_type, body))
+            st.courier.schedule(deliver(st, hook, event_id, event_type, body))
     return event_id
-
-
-def _schedule(st: PayPalState, coro: Any) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None:
-        task = loop.create_task(coro)
-        st.tasks.add(task)
-        task.add_done_callback(st.tasks.discard)
-    elif st.loop is not None:
-        asyncio.run_coroutine_threadsafe(coro, st.loop)
-    else:
-        coro.close()
-
-
-def _client(st: PayPalState) -> httpx.AsyncClient:
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False, timeout=st.webhook_timeout)
-    return st.http
 
 
 async def deliver(
@@ -179,46 +155,24 @@ async def deliver(
         "body": body.decode(),
         "time": time.time(),
     }
-    started = time.monotonic()
-    code = 0
-    try:
-        resp = await _client(st).post(hook.url or "", content=body, headers=headers)
-        code = resp.status_code
-        record["response_body"] = resp.text[:1000]
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-    record["status_code"] = code
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    record["success"] = 200 <= code < 300
-    if not record["success"]:
-        st.failed.append((hook.id, event_id, event_type, body))
-    st.deliveries.add(record)
+    outcome = await st.courier.post(hook.url or "", body, headers, record)
+    if not outcome.ok:
+        st.courier.keep_failed(lambda: _again(st, hook.id, event_id, event_type, body))
+    st.courier.log.add(record)
     return record
+
+
+def _again(
+    st: PayPalState, webhook_id: str, event_id: str, event_type: str, body: bytes
+) -> Coroutine[Any, Any, dict[str, Any]] | None:
+    """A new transmission of a failed delivery, unless its subscription is gone or has no URL."""
+    hook = st.webhooks.get(webhook_id)
+    return None if hook is None or not hook.url else deliver(st, hook, event_id, event_type, body)
 
 
 async def redeliver(st: PayPalState) -> list[dict[str, Any]]:
     """Attempt every failed delivery again now (PayPal would, over three days)."""
-    pending, st.failed = st.failed, []
-    out = []
-    for webhook_id, event_id, event_type, body in pending:
-        hook = st.webhooks.get(webhook_id)
-        if hook is None or not hook.url:
-            continue
-        out.append(await deliver(st, hook, event_id, event_type, body))
-    return out
-
-
-async def flush(st: PayPalState) -> None:
-    while st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
-
-
-async def shutdown(st: PayPalState) -> None:
-    for t in list(st.tasks):
-        t.cancel()
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None
+    return await st.courier.redeliver()
 
 
 # --- the notifications API --------------------------------------------------------------------------

@@ -7,18 +7,14 @@ verified senders). Answers are plain JSON (`{"error": ...}` on failure), not Sen
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
-from sandbox.answer_key import answer_key_route
+from sandbox._framework import AdminRoutes, read_object
 
 from . import webhooks
 from .store import Email, Store
@@ -110,24 +106,6 @@ def verify_sender(st: Store, email: str) -> list[str]:
 
 
 def admin_routes(st: Store) -> list[Route]:
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except (ValueError, TypeError, KeyError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
-        if not isinstance(data, dict):
-            raise ValueError("send a JSON object")
-        return data
-
     async def get_info(request: Request) -> Any:
         return info(st)
 
@@ -153,7 +131,7 @@ def admin_routes(st: Store) -> list[Route]:
         return out
 
     async def deliver(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         posted = await webhooks.deliver_now(st, everything=bool(data.get("all", True)))
         return {"posted": posted, "pending": len(st.pending)}
 
@@ -162,12 +140,12 @@ def admin_routes(st: Store) -> list[Route]:
 
     async def settings(request: Request) -> Any:
         if request.method == "PATCH":
-            return configure(st, await body_of(request))
+            return configure(st, await read_object(request))
         return {k: getattr(st, k) for k in _KNOBS}
 
     async def senders(request: Request) -> Any:
         if request.method == "POST":
-            return verify_sender(st, str((await body_of(request))["email"]))
+            return verify_sender(st, str((await read_object(request))["email"]))
         return sorted(st.verified_senders)
 
     async def suppressions(request: Request) -> Any:
@@ -175,16 +153,14 @@ def admin_routes(st: Store) -> list[Route]:
             st.suppressions.clear()
         return {k: {"reason": r, "since": t} for k, (r, t) in st.suppressions.items()}
 
-    p = "/sendgrid"
-    return [
-        Route(p, wrap(get_info), methods=["GET"]),
-        Route(p + "/emails", wrap(emails), methods=["GET"]),
-        Route(p + "/calls", wrap(calls), methods=["GET"]),
-        Route(p + "/events", wrap(events), methods=["GET"]),
-        Route(p + "/events/deliver", wrap(deliver), methods=["POST"]),
-        Route(p + "/summary", wrap(get_summary), methods=["GET"]),
-        Route(p + "/settings", wrap(settings), methods=["GET", "PATCH"]),
-        Route(p + "/senders", wrap(senders), methods=["GET", "POST"]),
-        Route(p + "/suppressions", wrap(suppressions), methods=["GET", "DELETE"]),
-        answer_key_route(st.world),
-    ]
+    r = AdminRoutes("/sendgrid")
+    r.get("", get_info)
+    r.get("/emails", emails)
+    r.get("/calls", calls)
+    r.get("/events", events)
+    r.post("/events/deliver", deliver)
+    r.get("/summary", get_summary)
+    r.add("/settings", settings, ["GET", "PATCH"])
+    r.add("/senders", senders, ["GET", "POST"])
+    r.add("/suppressions", suppressions, ["GET", "DELETE"])
+    return r.routes

@@ -13,6 +13,8 @@ from collections import deque
 from starlette.responses import Response
 from starlette.types import Scope
 
+from sandbox._framework import request_headers
+
 from .auth import authenticate
 from .errors import SendGridError, json_response
 from .mail import mail_send
@@ -54,7 +56,7 @@ def _take_slot(st: Store, endpoint: str) -> dict[str, str]:
 async def handle(st: Store, scope: Scope, body: bytes) -> Response:
     path: str = scope["path"].rstrip("/")
     method: str = scope["method"].upper()
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = request_headers(scope)
     authenticate(st, headers)
     if path not in _ROUTES:
         raise SendGridError.one(404, "not found")

@@ -13,10 +13,10 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import admin, webhooks
 from .errors import SendGridError
@@ -37,35 +37,15 @@ class SendGridService(Service):
     def __init__(
         self, world: World | None = None, *, faults: Faults | None = None, admin_token: str | None = None
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = Store(self.world, deliveries=self.deliveries)
+        super().__init__(world, faults=faults, admin_token=admin_token)
+        self._st = Store(self.world, courier=self.courier)
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            try:
-                resp = await handle(st, scope, bytes(body))
-            except SendGridError as exc:
-                resp = exc.response()
-            except Exception:
-                self.log_exception()
-                resp = self.error_response(500, scope)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        try:
+            return await handle(self._st, scope, body)
+        except SendGridError as exc:
+            return exc.response()
 
     def admin_routes(self) -> list[Route]:
         return admin.admin_routes(self._st)
@@ -82,7 +62,8 @@ class SendGridService(Service):
         return too_many_requests(rate_headers(limit, 0, time.time() + retry_after)).response()
 
     async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
+        await self._st.worker.stop()
+        await super().on_shutdown()
 
     # --- Python admin API --------------------------------------------------------------------------
     def emails(self, **match: Any) -> list[dict[str, Any]]:

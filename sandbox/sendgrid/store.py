@@ -16,9 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier, Worker
 from sandbox.world import World
 
 from .settings import DEFAULT_EVENT_SETTINGS
@@ -56,9 +54,9 @@ class Email:
 class Store:
     """Everything the SendGrid account remembers, over one `World`."""
 
-    def __init__(self, world: World, *, deliveries: DeliveryLog) -> None:
+    def __init__(self, world: World, *, courier: Courier) -> None:
         self.world = world
-        self.deliveries = deliveries
+        self.courier = courier  # Event Webhook posts: the client, the log
         self.base_url = ""
         r = random.Random(f"sendgrid-{world.seed}")
         alnum = string.ascii_letters + string.digits
@@ -92,10 +90,8 @@ class Store:
         self.webhook_timeout_s = 30.0
 
         self.rng = random.Random(f"sendgrid-webhook-{world.seed}")
-        self.wake: asyncio.Event | None = None
-        self.runner: asyncio.Task[None] | None = None
+        self.worker = Worker()  # posts batches as their time comes
         self.post_lock: asyncio.Lock | None = None
-        self.http: httpx.AsyncClient | None = None
 
     def credentials(self) -> dict[str, Any]:
         return {

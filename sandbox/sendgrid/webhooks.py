@@ -16,13 +16,11 @@ import json
 import time
 from typing import Any
 
-import httpx
-
 from .settings import EVENT_SETTING_OF
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from .store import Store
 
-__all__ = ["deliver_now", "queue", "shutdown"]
+__all__ = ["deliver_now", "queue"]
 
 
 def queue(st: Store, events: list[tuple[float, dict[str, Any]]]) -> None:
@@ -35,15 +33,7 @@ def queue(st: Store, events: list[tuple[float, dict[str, Any]]]) -> None:
 
 
 def _wake(st: Store) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if st.runner is None or st.runner.done():
-        st.wake = asyncio.Event()
-        st.runner = loop.create_task(_run(st))
-    elif st.wake is not None:
-        st.wake.set()
+    st.worker.wake(lambda wake: _run(st, wake))
 
 
 def _take(st: Store, until: float | None) -> list[dict[str, Any]]:
@@ -69,8 +59,6 @@ def _due_retries(st: Store, until: float | None) -> list[tuple[list[dict[str, An
 
 
 async def _post(st: Store, batch: list[dict[str, Any]], attempt: int, *, duplicate: bool = False) -> bool:
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False)
     url = str(st.event_settings.get("url") or "")
     body = (json.dumps(batch, separators=(",", ":")) + "\r\n").encode()
     headers = {"Content-Type": "application/json", "User-Agent": "SendGrid Event API"}
@@ -88,19 +76,9 @@ async def _post(st: Store, batch: list[dict[str, Any]], attempt: int, *, duplica
         "body": body.decode(),
         "time": time.time(),
     }
-    started = time.monotonic()
-    code = 0
-    try:
-        resp = await st.http.post(url, content=body, headers=headers, timeout=st.webhook_timeout_s)
-        code = resp.status_code
-        record["response_body"] = resp.text[:1000]
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-    record["status_code"] = code
-    record["success"] = 200 <= code < 300
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    st.deliveries.add(record)
-    return bool(record["success"])
+    outcome = await st.courier.post(url, body, headers, record, timeout=st.webhook_timeout_s)
+    st.courier.log.add(record)
+    return outcome.ok
 
 
 async def _send(st: Store, batch: list[dict[str, Any]], attempt: int) -> None:
@@ -135,22 +113,11 @@ async def deliver_now(st: Store, *, everything: bool = True) -> int:
     return await _deliver(st, None if everything else time.time())
 
 
-async def _run(st: Store) -> None:
+async def _run(st: Store, wake: asyncio.Event) -> None:
     """Every `flush_interval_s` while events wait: post those whose time has come (batches gather)."""
-    assert st.wake is not None
     while True:
         if not st.pending and not st.retry:
-            st.wake.clear()
-            await st.wake.wait()
+            wake.clear()
+            await wake.wait()
         await asyncio.sleep(st.flush_interval_s)
         await _deliver(st, time.time())
-
-
-async def shutdown(st: Store) -> None:
-    if st.runner is not None:
-        st.runner.cancel()
-        await asyncio.gather(st.runner, return_exceptions=True)
-        st.runner = None
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None

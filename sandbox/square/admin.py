@@ -9,16 +9,13 @@ from Square's side. Answers are plain JSON (`{"error": ...}` on failure), not Sq
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
-from sandbox.answer_key import answer_key_route
+from sandbox._framework import AdminRoutes, admin_json, read_object
 from sandbox.ledger import LedgerError
 
 from . import disputes, payouts, refunds, webhooks
@@ -30,29 +27,15 @@ from .state import SquareState
 __all__ = ["admin_routes"]
 
 
+def _refusal(exc: Exception) -> Response | None:
+    if isinstance(exc, SquareError):
+        return admin_json({"error": exc.errors[0]["detail"], "code": exc.code}, exc.status)
+    if isinstance(exc, LedgerError):
+        return admin_json({"error": str(exc), "code": exc.code}, 400)
+    return None
+
+
 def admin_routes(st: SquareState) -> list[Route]:
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except SquareError as exc:
-                return admin_json({"error": exc.errors[0]["detail"], "code": exc.code}, exc.status)
-            except LedgerError as exc:
-                return admin_json({"error": str(exc), "code": exc.code}, 400)
-            except (ValueError, KeyError, TypeError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
-        if not isinstance(data, dict):
-            raise ValueError("send a JSON object")
-        return data
-
     async def info(request: Request) -> Any:
         led = st.ledger
         return {
@@ -82,7 +65,7 @@ def admin_routes(st: SquareState) -> list[Route]:
 
     async def hooks(request: Request) -> Any:
         if request.method == "POST":
-            data = await body_of(request)
+            data = await read_object(request)
             types = data.get("event_types")
             sub = webhooks.register_endpoint(st, str(data["url"]), types, name=str(data.get("name") or ""))
             return subscription(sub, with_key=True) | {"source": sub.source}
@@ -105,11 +88,11 @@ def admin_routes(st: SquareState) -> list[Route]:
         return {"attempts": await webhooks.deliver_now(st)}
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": len(st.pending)}
 
     async def advance(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         raw = data.get("now")
         if raw is None:
             now = None
@@ -121,7 +104,7 @@ def admin_routes(st: SquareState) -> list[Route]:
                 raise ValueError("now: use epoch seconds or an RFC 3339 time")
             now = int(t)
         announced = payouts.advance(st, now)
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"announced": announced}
 
     async def fail(request: Request) -> Any:
@@ -134,7 +117,7 @@ def admin_routes(st: SquareState) -> list[Route]:
         return refund(st, st.ledger.refund("square", rid)) | {"changed": changed}
 
     async def open_dispute(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         d = disputes.open_dispute(
             st,
             str(data["payment_id"]),
@@ -144,24 +127,22 @@ def admin_routes(st: SquareState) -> list[Route]:
         return dispute(st, d)
 
     async def resolve(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         state = str(data.get("state", "")).upper()
         if state not in ("WON", "LOST"):
             raise ValueError("state must be WON or LOST")
         return dispute(st, disputes.resolve_dispute(st, request.path_params["id"], state))
 
-    p = "/square"
-    return [
-        answer_key_route(st.world),
-        Route(p, wrap(info), methods=["GET"]),
-        Route(p + "/received", wrap(received), methods=["GET"]),
-        Route(p + "/webhooks", wrap(hooks), methods=["GET", "POST"]),
-        Route(p + "/webhooks/deliver", wrap(deliver), methods=["POST"]),
-        Route(p + "/webhooks/flush", wrap(flush), methods=["POST"]),
-        Route(p + "/webhooks/{id}", wrap(unhook), methods=["DELETE"]),
-        Route(p + "/payouts/advance", wrap(advance), methods=["POST"]),
-        Route(p + "/payouts/{id}/fail", wrap(fail), methods=["POST"]),
-        Route(p + "/refunds/{id}/complete", wrap(complete), methods=["POST"]),
-        Route(p + "/disputes", wrap(open_dispute), methods=["POST"]),
-        Route(p + "/disputes/{id}/resolve", wrap(resolve), methods=["POST"]),
-    ]
+    r = AdminRoutes("/square", refusal=_refusal)
+    r.get("", info)
+    r.get("/received", received)
+    r.add("/webhooks", hooks, ["GET", "POST"])
+    r.post("/webhooks/deliver", deliver)
+    r.post("/webhooks/flush", flush)
+    r.add("/webhooks/{id}", unhook, ["DELETE"])
+    r.post("/payouts/advance", advance)
+    r.post("/payouts/{id}/fail", fail)
+    r.post("/refunds/{id}/complete", complete)
+    r.post("/disputes", open_dispute)
+    r.post("/disputes/{id}/resolve", resolve)
+    return r.routes

@@ -102,7 +102,7 @@ def create_refund(st: SquareState, req: Req) -> Response:
         rendered = refund(st, r)
         webhooks.emit(st, "refund.created", "refund", rendered)
         announce(st, c)
-        webhooks.schedule(st, _complete_later(st, r.id))
+        st.courier.schedule(_complete_later(st, r.id))
         return 200, {"refund": rendered}, r.id
 
     status, raw = run_idempotent(st, "RefundPayment", key, body, execute)

@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import Scope
 
+from sandbox._framework import request_headers
+
 from . import disputes, locations, payments, payouts, refunds, webhooks
 from .auth import authenticate, resolve_version
 from .errors import SquareError
@@ -69,7 +71,7 @@ def _request(scope: Scope, body: bytes) -> Req:
     query: dict[str, str] = {}
     for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
         query[k] = v  # a repeated parameter: the last one counts
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    headers = request_headers(scope)
     return Req(method=scope["method"], path=scope["path"], query=query, headers=headers, body=body)
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service, cloudflare_page
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import disputes, payouts, refunds, webhooks
 from .admin import admin_routes
@@ -49,41 +49,18 @@ class SquareService(Service):
         refund_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
         self._state = SquareState(
             self.world,
-            deliveries=self.deliveries,
-            webhook_timeout=webhook_timeout,
+            courier=self.courier,
             refund_delay=refund_delay,
             clock=clock,
         )
         self._routes = build_routes()
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st, routes = self._state, self._routes
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            try:
-                resp = await handle(st, routes, scope, bytes(body))
-            except Exception:
-                self.log_exception()
-                media, page = self.error_page(500)
-                resp = Response(page, 500, media_type=media)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        return await handle(self._state, self._routes, scope, body)
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._state)
@@ -115,9 +92,6 @@ class SquareService(Service):
     def on_started(self, base_url: str) -> None:
         super().on_started(base_url)
         self._state.base_url = base_url
-
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._state)
 
     # --- Python accessors (call them on the server's loop: `Sandbox.call`) ------------------------------
     @property
@@ -172,7 +146,3 @@ class SquareService(Service):
     async def deliver_now(self) -> list[dict[str, Any]]:
         """Attempt every waiting webhook delivery (retries included) now."""
         return await webhooks.deliver_now(self._state)
-
-    async def flush(self) -> None:
-        """Wait until every scheduled delivery and refund completion has run."""
-        await webhooks.flush(self._state)

@@ -18,13 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
-from .settings import API_VERSION, WEBHOOK_TIMEOUT
+from .settings import API_VERSION
 
 __all__ = ["Delivery", "IdempotencyRecord", "Received", "SquareState", "Subscription"]
 
@@ -105,14 +103,13 @@ class SquareState:
         self,
         world: World,
         *,
-        deliveries: DeliveryLog,
-        webhook_timeout: float = WEBHOOK_TIMEOUT,
+        courier: Courier,
         refund_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.world = world
         self.ledger: Ledger = world.ledger
-        self.deliveries = deliveries
+        self.courier = courier  # webhook deliveries: background tasks, the client, retry timers, the log
         self.clock = clock
         self.base_url = ""
         r = random.Random(f"square-{world.seed}")
@@ -128,9 +125,6 @@ class SquareState:
         self.conflicts = 0  # IDEMPOTENCY_KEY_REUSED answers
         self.subscriptions: dict[str, Subscription] = {}
         self.pending: dict[tuple[str, str], Delivery] = {}
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
-        self.webhook_timeout = webhook_timeout
         self.refund_delay = refund_delay
         self.default_version = API_VERSION
         self.rng = random.Random(f"square-ids-{world.seed}")

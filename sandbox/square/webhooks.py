@@ -10,7 +10,6 @@ the same body and `event_id` after 1, 2, 4, 8, 16 and 32 minutes, then hourly, f
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,8 +19,9 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.responses import Response
+
+from sandbox._delivery import next_delay
 
 from .encoding import dumps, stamp_ms
 from .errors import SquareError
@@ -37,14 +37,11 @@ __all__ = [
     "delete_subscription",
     "deliver_now",
     "emit",
-    "flush",
     "get_subscription",
     "list_event_types",
     "list_subscriptions",
     "register_endpoint",
     "rotate_signature_key",
-    "schedule",
-    "shutdown",
     "sign",
     "update_subscription",
 ]
@@ -84,34 +81,14 @@ def emit(st: SquareState, event_type: str, obj_type: str, obj: dict[str, Any]) -
             created=created,
         )
         st.pending[(event_id, sub.id)] = d
-        schedule(st, _attempt(st, d))
+        st.courier.schedule(_attempt(st, d))
     return event_id
-
-
-def schedule(st: SquareState, coro: Any) -> None:
-    """Run `coro` on the server's loop as a tracked task (`flush()` waits for it)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        coro.close()  # no loop: nothing can be delivered (a stand-in used outside a server)
-        return
-    task = loop.create_task(coro)
-    st.tasks.add(task)
-    task.add_done_callback(st.tasks.discard)
-
-
-def _client(st: SquareState) -> httpx.AsyncClient:
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False, timeout=st.webhook_timeout)
-    return st.http
 
 
 async def _attempt(st: SquareState, d: Delivery) -> dict[str, Any]:
     if d.done:
         return {"event_id": d.event_id, "subscription_id": d.subscription_id, "skipped": "already delivered"}
-    if d.timer is not None:
-        d.timer.cancel()
-        d.timer = None
+    st.courier.cancel_retry(d)
     d.attempts += 1
     now = st.now()
     if d.first_attempt is None:
@@ -138,64 +115,32 @@ async def _attempt(st: SquareState, d: Delivery) -> dict[str, Any]:
         "body": d.body.decode(),
         "time": time.time(),
     }
-    started = time.monotonic()
-    code = 0
-    try:
-        resp = await _client(st).post(d.url, content=d.body, headers=headers)
-        code = resp.status_code
-        record["response_body"] = resp.text[:1000]
-        d.last_reason = f"http_status_code_{code}"
-    except httpx.TimeoutException as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        d.last_reason = "http_timeout"
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        d.last_reason = "http_connection_error"
-    d.last_status = code
-    record["status_code"] = code
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    record["success"] = 200 <= code < 300
-    if record["success"]:
+    outcome = await st.courier.post(d.url, d.body, headers, record)
+    if outcome.error is None:
+        d.last_reason = f"http_status_code_{outcome.status}"
+    else:
+        d.last_reason = "http_timeout" if outcome.timed_out else "http_connection_error"
+    d.last_status = outcome.status
+    delay = next_delay(RETRY_SCHEDULE, d.attempts)
+    if outcome.ok:
         d.done = True
         st.pending.pop((d.event_id, d.subscription_id), None)
+    elif delay is not None and now - d.first_attempt < _GIVE_UP_AFTER:
+        record["next_attempt_in_s"] = delay
+        st.courier.retry_later(d, delay, lambda: _attempt(st, d))
     else:
-        index = d.attempts - 1
-        if index < len(RETRY_SCHEDULE) and now - d.first_attempt < _GIVE_UP_AFTER:
-            delay = RETRY_SCHEDULE[index]
-            record["next_attempt_in_s"] = delay
-            loop = asyncio.get_running_loop()
-            d.timer = loop.call_later(delay, lambda: schedule(st, _attempt(st, d)))
-        else:
-            d.done = True
-            record["gave_up"] = True
-            st.pending.pop((d.event_id, d.subscription_id), None)
-    st.deliveries.add(record)
+        d.done = True
+        record["gave_up"] = True
+        st.pending.pop((d.event_id, d.subscription_id), None)
+    st.courier.log.add(record)
     return record
 
 
 async def deliver_now(st: SquareState) -> list[dict[str, Any]]:
     """Attempt every delivery still waiting (retries included) now; returns the attempts' records."""
-    await flush(st)
-    waiting = [d for d in st.pending.values() if not d.done]
-    return list(await asyncio.gather(*(_attempt(st, d) for d in waiting)))
-
-
-async def flush(st: SquareState) -> None:
-    """Wait until every scheduled attempt (and refund completion) has run; retries waiting on a timer
-    are left waiting."""
-    while st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
-
-
-async def shutdown(st: SquareState) -> None:
-    for d in st.pending.values():
-        if d.timer is not None:
-            d.timer.cancel()
-    for t in list(st.tasks):
-        t.cancel()
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None
+    return await st.courier.deliver_now(
+        lambda: [d for d in st.pending.values() if not d.done], lambda d: _attempt(st, d)
+    )
 
 
 # --- subscriptions ---------------------------------------------------------------------------------

@@ -9,8 +9,6 @@ disputes, and read any object as the API renders it. Answers are plain JSON (`{"
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
-from sandbox.answer_key import answer_key_route
+from sandbox._framework import AdminRoutes, admin_json, read_object
 from sandbox.ledger import LedgerError
 
 from . import balance, disputes, webhooks
@@ -55,29 +52,15 @@ def advance(st: State, *, to: int | None = None, seconds: int = 0) -> dict[str, 
             "payouts_paid": done["paid"]}  # fmt: skip
 
 
+def _refusal(exc: Exception) -> Response | None:
+    if isinstance(exc, StripeError):
+        return admin_json({"error": exc.message, "code": exc.code}, 404 if exc.status == 404 else 400)
+    if isinstance(exc, LedgerError):
+        return admin_json({"error": str(exc), "code": exc.code}, 400)
+    return None
+
+
 def admin_routes(st: State) -> list[Route]:
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except StripeError as exc:
-                return admin_json({"error": exc.message, "code": exc.code}, 404 if exc.status == 404 else 400)
-            except LedgerError as exc:
-                return admin_json({"error": str(exc), "code": exc.code}, 400)
-            except (ValueError, KeyError, TypeError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
-        if not isinstance(data, dict):
-            raise ValueError("send a JSON object")
-        return data
-
     async def info(request: Request) -> Any:
         led = st.ledger
         return {
@@ -101,12 +84,8 @@ def admin_routes(st: State) -> list[Route]:
             "credentials": st.credentials(),
         }
 
-    async def received(request: Request) -> Any:
-        kinds = {k for raw in request.query_params.getlist("kind") for k in raw.split(",") if k}
-        return [r for r in st.received if not kinds or r["kind"] in kinds]
-
     async def do_advance(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         to = parse_time(data["to"]) if data.get("to") is not None else None
         seconds = int(data.get("seconds", 0)) + int(data.get("days", 0)) * 86_400
         if seconds < 0:
@@ -117,12 +96,12 @@ def admin_routes(st: State) -> list[Route]:
         return await webhooks.deliver_now(st)
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": len(st.pending)}
 
     async def endpoints(request: Request) -> Any:
         if request.method == "POST":
-            data = await body_of(request)
+            data = await read_object(request)
             url = str(data.get("url") or "")
             if not url.startswith(("http://", "https://")):
                 raise ValueError("url: give the http(s) URL to deliver events to")
@@ -142,7 +121,7 @@ def admin_routes(st: State) -> list[Route]:
         return {"id": ep.id, "deleted": True}
 
     async def open_dispute(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         amount = data.get("amount")
         d = disputes.open_dispute(
             st,
@@ -153,7 +132,7 @@ def admin_routes(st: State) -> list[Route]:
         return dispute_json(st, d)
 
     async def resolve(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         outcome = str(data.get("status", ""))
         if outcome not in ("won", "lost"):
             raise ValueError("status: won or lost")
@@ -165,17 +144,15 @@ def admin_routes(st: State) -> list[Route]:
             return admin_json({"error": f"no object {request.path_params['id']}"}, 404)
         return found
 
-    p = "/stripe"
-    return [
-        answer_key_route(st.world),
-        Route(p, wrap(info), methods=["GET"]),
-        Route(p + "/received", wrap(received), methods=["GET"]),
-        Route(p + "/advance", wrap(do_advance), methods=["POST"]),
-        Route(p + "/webhooks/deliver", wrap(deliver), methods=["POST"]),
-        Route(p + "/webhooks/flush", wrap(flush), methods=["POST"]),
-        Route(p + "/webhook-endpoints", wrap(endpoints), methods=["GET", "POST"]),
-        Route(p + "/webhook-endpoints/{id}", wrap(endpoint), methods=["DELETE"]),
-        Route(p + "/disputes", wrap(open_dispute), methods=["POST"]),
-        Route(p + "/disputes/{id}/resolve", wrap(resolve), methods=["POST"]),
-        Route(p + "/objects/{id}", wrap(obj), methods=["GET"]),
-    ]
+    r = AdminRoutes("/stripe", refusal=_refusal)
+    r.get("", info)
+    r.received(st.received)
+    r.post("/advance", do_advance)
+    r.post("/webhooks/deliver", deliver)
+    r.post("/webhooks/flush", flush)
+    r.add("/webhook-endpoints", endpoints, ["GET", "POST"])
+    r.add("/webhook-endpoints/{id}", endpoint, ["DELETE"])
+    r.post("/disputes", open_dispute)
+    r.post("/disputes/{id}/resolve", resolve)
+    r.get("/objects/{id}", obj)
+    return r.routes

@@ -17,6 +17,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Scope
 
+from sandbox._framework import request_headers
+
 from . import (
     balance,
     charges,
@@ -128,7 +130,7 @@ def handle(
 ) -> Response:
     method = scope["method"].upper()
     path = scope["path"]
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    headers = request_headers(scope)
     request_id = st.request_id()
     version = headers.get("stripe-version")
     out_headers: dict[str, str] = {"Request-Id": request_id, "Stripe-Version": version or ACCOUNT_API_VERSION}

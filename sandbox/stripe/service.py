@@ -6,15 +6,14 @@ bodies for injected faults, start and shutdown) and the Python accessors tests, 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import balance, disputes, webhooks
 from .admin import admin_routes, advance
@@ -42,35 +41,17 @@ class StripeService(Service):
         webhook_timeout: float = 30.0,
         webhook_retry_delays: tuple[float, ...] = WEBHOOK_RETRY_DELAYS,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
         self._st = State(
             self.world,
-            deliveries=self.deliveries,
-            webhook_timeout=webhook_timeout,
+            courier=self.courier,
             webhook_retry_delays=webhook_retry_delays,
         )
         self._routes = build_routes()
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st, routes = self._st, self._routes
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            resp = handle(st, routes, scope, bytes(body), on_crash=self.log_exception)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        return handle(self._st, self._routes, scope, body, on_crash=self.log_exception)
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)
@@ -101,18 +82,6 @@ class StripeService(Service):
         super().on_started(base_url)
         self._st.base_url = base_url
 
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The server's event loop (set by the server): deliveries queued from other threads run there."""
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
-
     # --- Python accessors (call them on the server's loop: `Sandbox.call`) ------------------------------
     @property
     def account_id(self) -> str:
@@ -125,7 +94,7 @@ class StripeService(Service):
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         """What the account received (`payment_intent`, `refund`, `customer`, `payment_method`,
         `webhook_endpoint`), each with the idempotency key of the request that created it."""
-        return [dict(r) for r in self._st.received if kind is None or r["kind"] == kind]
+        return self._st.received.list(kind)
 
     def object_json(self, object_id: str) -> dict[str, Any] | None:
         """Any object of the account as the API renders it (charge, payment intent, refund, ...), or None."""
@@ -158,10 +127,6 @@ class StripeService(Service):
     async def deliver_now(self) -> list[dict[str, Any]]:
         """Attempt every pending delivery now (scheduled retries included); returns the attempts."""
         return await webhooks.deliver_now(self._st)
-
-    async def flush(self) -> None:
-        """Wait until every delivery under way has been attempted."""
-        await webhooks.flush(self._st)
 
     def open_dispute(
         self, charge_id: str, *, reason: str = "fraudulent", amount: int | None = None

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
+from sandbox._framework import ReceivedLog
 from sandbox.ledger import Ledger
 from sandbox.world import World
 
@@ -158,8 +157,7 @@ class State:
         self,
         world: World,
         *,
-        deliveries: DeliveryLog,
-        webhook_timeout: float = 30.0,
+        courier: Courier,
         webhook_retry_delays: tuple[float, ...] = WEBHOOK_RETRY_DELAYS,
     ) -> None:
         self.world = world
@@ -182,14 +180,10 @@ class State:
         self.events: dict[str, Event] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.saved: dict[tuple[str, str], Saved] = {}  # (account, key) -> response
-        self.received: list[dict[str, Any]] = []
-        self.deliveries = deliveries
+        self.received = ReceivedLog()
+        self.courier = courier  # webhook deliveries: background tasks, the client, retry timers, the log
         self.pending: dict[tuple[str, str], Delivery] = {}  # (event, endpoint) -> delivery
-        self.webhook_timeout = webhook_timeout
         self.retry_delays = tuple(float(d) for d in webhook_retry_delays)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
         # payouts the account has announced (payout.created) and those still in transit (payout.paid later)
         payouts = self.ledger.payouts("stripe")
         self.announced: set[str] = {p.id for p in payouts}
@@ -212,4 +206,4 @@ class State:
 
     def record(self, kind: str, **fields: Any) -> None:
         """What the account received (a payment intent, refund, customer ... was created)."""
-        self.received.append({"kind": kind, **fields})
+        self.received.add(kind, **fields)

@@ -10,15 +10,13 @@ and every attempt is in the delivery log. `deliver_now()` attempts everything pe
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
 import time
-from collections.abc import Coroutine
 from typing import Any
 
-import httpx
+from sandbox._delivery import next_delay
 
 from .encoding import dumps
 from .errors import StripeError, invalid_request, missing_param, resource_missing
@@ -32,11 +30,9 @@ __all__ = [
     "delete_endpoint",
     "deliver_now",
     "enqueue",
-    "flush",
     "get_endpoint",
     "list_endpoints",
     "register",
-    "shutdown",
     "sign",
     "update_endpoint",
 ]
@@ -53,21 +49,6 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
 
 
 # --- delivery --------------------------------------------------------------------------------------------
-def _schedule(st: State, coro: Coroutine[Any, Any, Any]) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None:
-        task = loop.create_task(coro)
-        st.tasks.add(task)
-        task.add_done_callback(st.tasks.discard)
-    elif st.loop is not None:
-        asyncio.run_coroutine_threadsafe(coro, st.loop)
-    else:
-        coro.close()
-
-
 def enqueue(st: State, ev: Event) -> None:
     """Start delivering `ev` to every endpoint that wants it."""
     for ep in st.endpoints.values():
@@ -75,21 +56,7 @@ def enqueue(st: State, ev: Event) -> None:
             ev.pending.add(ep.id)
             d = Delivery(ev.id, ep.id)
             st.pending[(ev.id, ep.id)] = d
-            _schedule(st, attempt(st, d))
-
-
-def _client(st: State) -> httpx.AsyncClient:
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False, timeout=st.webhook_timeout)
-    return st.http
-
-
-def _retry_later(st: State, d: Delivery, delay: float) -> None:
-    def fire() -> None:
-        d.timer = None
-        _schedule(st, attempt(st, d))
-
-    d.timer = asyncio.get_running_loop().call_later(delay, fire)
+            st.courier.schedule(attempt(st, d))
 
 
 async def attempt(st: State, d: Delivery) -> dict[str, Any] | None:
@@ -124,61 +91,26 @@ async def attempt(st: State, d: Delivery) -> dict[str, Any] | None:
         "body": body.decode(),
         "time": time.time(),
     }
-    started = time.monotonic()
-    code = 0
     try:
-        resp = await _client(st).post(ep.url, content=body, headers=headers)
-        code = resp.status_code
-        record["response_body"] = resp.text[:1000]
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
+        outcome = await st.courier.post(ep.url, body, headers, record)
     finally:
         d.in_flight = False
-    record["status_code"] = code
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    record["success"] = 200 <= code < 300
-    if record["success"]:
+    delay = next_delay(st.retry_delays, d.attempts)
+    if outcome.ok:
         ev.pending.discard(ep.id)
         st.pending.pop(key, None)
-    elif d.attempts <= len(st.retry_delays) and key in st.pending:
-        delay = st.retry_delays[d.attempts - 1]
+    elif delay is not None and key in st.pending:
         record["next_attempt_in"] = delay
-        _retry_later(st, d, delay)
+        st.courier.retry_later(d, delay, lambda: attempt(st, d))
     else:
         st.pending.pop(key, None)  # given up: the event stays pending for this endpoint
-    st.deliveries.add(record)
+    st.courier.log.add(record)
     return record
-
-
-async def flush(st: State) -> None:
-    """Wait until every attempt under way has finished (scheduled retries keep waiting)."""
-    while st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
 
 
 async def deliver_now(st: State) -> list[dict[str, Any]]:
     """Attempt every pending delivery now (retries included, without waiting for their timers)."""
-    await flush(st)
-    records = []
-    for d in list(st.pending.values()):
-        if d.timer is not None:
-            d.timer.cancel()
-            d.timer = None
-        rec = await attempt(st, d)
-        if rec is not None:
-            records.append(rec)
-    return records
-
-
-async def shutdown(st: State) -> None:
-    for d in st.pending.values():
-        if d.timer is not None:
-            d.timer.cancel()
-    for t in list(st.tasks):
-        t.cancel()
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None
+    return await st.courier.deliver_now(lambda: st.pending.values(), lambda d: attempt(st, d))
 
 
 # --- endpoints ---------------------------------------------------------------------------------------------
@@ -278,9 +210,7 @@ def delete_endpoint(st: State, req: Req) -> dict[str, Any]:
     ep = _endpoint(st, req)
     del st.endpoints[ep.id]
     for key in [k for k in st.pending if k[1] == ep.id]:
-        d = st.pending.pop(key)
-        if d.timer is not None:
-            d.timer.cancel()
+        st.courier.cancel_retry(st.pending.pop(key))
     return {"id": ep.id, "object": "webhook_endpoint", "deleted": True}
 
 

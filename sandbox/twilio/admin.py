@@ -7,19 +7,16 @@ on failure), not Twilio's.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
-from sandbox.answer_key import answer_key_route
+from sandbox._framework import AdminRoutes, admin_json, read_object
 
-from . import callbacks, delivery
+from . import delivery
 from .rendering import admin_record
 from .store import Message, Store
 
@@ -111,27 +108,13 @@ def set_rate(st: Store, sender: str, mps: float) -> dict[str, Any]:
     return {"sender": s.key, "kind": s.kind, "mps": s.mps}
 
 
+def _refusal(exc: Exception) -> Response | None:
+    if isinstance(exc, LookupError):  # an unknown message sid or sender
+        return admin_json({"error": f"not found: {exc}"}, 404)
+    return None
+
+
 def admin_routes(st: Store) -> list[Route]:
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except LookupError as exc:
-                return admin_json({"error": f"not found: {exc}"}, 404)
-            except (ValueError, TypeError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
-        if not isinstance(data, dict):
-            raise ValueError("send a JSON object")
-        return data
-
     async def get_info(request: Request) -> Any:
         return info(st)
 
@@ -151,7 +134,7 @@ def admin_routes(st: Store) -> list[Route]:
 
     async def clock(request: Request) -> Any:
         if request.method == "PATCH":
-            data = await body_of(request)
+            data = await read_object(request)
             if data.get("frozen") is True:
                 st.clock.freeze()
             elif data.get("frozen") is False:
@@ -163,35 +146,33 @@ def admin_routes(st: Store) -> list[Route]:
 
     async def settle(request: Request) -> Any:
         applied = delivery.settle(st)
-        if (await body_of(request)).get("wait", True):
-            await callbacks.flush(st)
+        if (await read_object(request)).get("wait", True):
+            await st.courier.flush()
         return {"applied": applied, "now": st.clock.now()}
 
     async def settings(request: Request) -> Any:
         if request.method == "PATCH":
-            return configure(st, await body_of(request))
+            return configure(st, await read_object(request))
         return {name: getattr(st, name) for name in _SETTINGS}
 
     async def sender(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         if "mps" not in data:
             raise ValueError('send {"mps": <messages per second>}')
         return set_rate(st, request.path_params["sender"], float(data["mps"]))
 
     async def flush(request: Request) -> Any:
-        await callbacks.flush(st)
+        await st.courier.flush()
         return {"pending": 0}
 
-    p = "/twilio"
-    return [
-        Route(p, wrap(get_info), methods=["GET"]),
-        Route(p + "/messages", wrap(messages), methods=["GET"]),
-        Route(p + "/messages/{sid}", wrap(one), methods=["GET"]),
-        Route(p + "/summary", wrap(get_summary), methods=["GET"]),
-        Route(p + "/clock", wrap(clock), methods=["GET", "PATCH"]),
-        Route(p + "/settle", wrap(settle), methods=["POST"]),
-        Route(p + "/settings", wrap(settings), methods=["GET", "PATCH"]),
-        Route(p + "/senders/{sender}", wrap(sender), methods=["PUT"]),
-        Route(p + "/callbacks/flush", wrap(flush), methods=["POST"]),
-        answer_key_route(st.world),
-    ]
+    r = AdminRoutes("/twilio", refusal=_refusal)
+    r.get("", get_info)
+    r.get("/messages", messages)
+    r.get("/messages/{sid}", one)
+    r.get("/summary", get_summary)
+    r.add("/clock", clock, ["GET", "PATCH"])
+    r.post("/settle", settle)
+    r.add("/settings", settings, ["GET", "PATCH"])
+    r.add("/senders/{sender}", sender, ["PUT"])
+    r.post("/callbacks/flush", flush)
+    return r.routes

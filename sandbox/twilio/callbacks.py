@@ -18,12 +18,10 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-
 from .settings import API_VERSION
 from .store import Message, Store
 
-__all__ = ["callback_params", "emit", "flush", "shutdown", "sign"]
+__all__ = ["callback_params", "emit", "sign"]
 
 _MAX_PARALLEL = 32
 
@@ -54,12 +52,12 @@ def emit(st: Store, m: Message, status: str) -> None:
         return
     params = callback_params(st, m, status)
     previous = st.callback_chains.get(m.sid)
-    task = asyncio.get_running_loop().create_task(_post(st, previous, m, status, params))
+    task = st.courier.schedule(_post(st, previous, m, status, params))
+    if task is None:  # not on the server's loop: queued there, unchained
+        return
     st.callback_chains[m.sid] = task
-    st.tasks.add(task)
 
     def done(t: asyncio.Task[Any]) -> None:
-        st.tasks.discard(t)
         if st.callback_chains.get(m.sid) is t:
             del st.callback_chains[m.sid]
 
@@ -73,8 +71,6 @@ async def _post(
         await asyncio.wait([previous])  # its outcome is recorded by itself; only the order matters here
     if st.callback_limit is None:
         st.callback_limit = asyncio.Semaphore(_MAX_PARALLEL)
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False)
     url = m.status_callback or ""
     body = urlencode(params)
     headers = {
@@ -94,34 +90,6 @@ async def _post(
         "time": time.time(),
     }
     m.callbacks += 1
-    started = time.monotonic()
-    code = 0
     async with st.callback_limit:
-        try:
-            resp = await st.http.post(
-                url, content=body.encode(), headers=headers, timeout=st.callback_timeout_s
-            )
-            code = resp.status_code
-            record["response_body"] = resp.text[:1000]
-        except httpx.HTTPError as exc:
-            record["error"] = f"{type(exc).__name__}: {exc}"
-    record["status_code"] = code
-    record["success"] = 200 <= code < 300
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    st.deliveries.add(record)
-
-
-async def flush(st: Store) -> None:
-    """Wait until every queued callback has been attempted."""
-    while st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
-
-
-async def shutdown(st: Store) -> None:
-    for task in list(st.tasks):
-        task.cancel()
-    if st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None
+        await st.courier.post(url, body.encode(), headers, record, timeout=st.callback_timeout_s)
+    st.courier.log.add(record)

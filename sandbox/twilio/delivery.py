@@ -25,7 +25,7 @@ from .clock import to_us
 from .settings import CALLBACK_STATUSES, DELIVERY_ERRORS, PRICE_PER_SEGMENT
 from .store import Message, Store
 
-__all__ = ["advance", "pending", "plan", "process_due", "settle", "shutdown"]
+__all__ = ["advance", "pending", "plan", "process_due", "settle"]
 
 
 def plan(st: Store, m: Message) -> None:
@@ -114,33 +114,17 @@ def settle(st: Store) -> int:
 
 
 def _wake(st: Store) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # no loop (a unit test building messages directly): nothing to run
-        return
-    if st.runner is None or st.runner.done():
-        st.wake = asyncio.Event()
-        st.runner = loop.create_task(_run(st))
-    elif st.wake is not None:
-        st.wake.set()
+    st.worker.wake(lambda wake: _run(st, wake))
 
 
-async def _run(st: Store) -> None:
-    assert st.wake is not None
+async def _run(st: Store, wake: asyncio.Event) -> None:
     while True:
-        st.wake.clear()
+        wake.clear()
         process_due(st)
         timeout: float | None = None
         if st.schedule and not st.clock.frozen:
             timeout = max(0, st.schedule[0][0] - st.clock.now_us()) / 1_000_000
         try:
-            await asyncio.wait_for(st.wake.wait(), timeout)
+            await asyncio.wait_for(wake.wait(), timeout)
         except TimeoutError:
             pass
-
-
-async def shutdown(st: Store) -> None:
-    if st.runner is not None:
-        st.runner.cancel()
-        await asyncio.gather(st.runner, return_exceptions=True)
-        st.runner = None

@@ -14,6 +14,8 @@ import secrets
 from starlette.responses import Response
 from starlette.types import Scope
 
+from sandbox._framework import request_headers
+
 from .auth import authenticate
 from .encoding import json_response, parse_form
 from .errors import TwilioError, not_found
@@ -32,10 +34,6 @@ def too_many_requests() -> TwilioError:
     return TwilioError(20429, "Too Many Requests", 429)
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-
-
 async def handle(st: Store, scope: Scope, body: bytes) -> Response:
     path: str = scope["path"]
     method: str = scope["method"].upper()
@@ -43,7 +41,7 @@ async def handle(st: Store, scope: Scope, body: bytes) -> Response:
     if st.concurrency_limit and st.in_flight > st.concurrency_limit:
         raise too_many_requests()
     account = _ACCOUNT.match(path)
-    credential = authenticate(st, _headers(scope), account.group("account") if account else None)
+    credential = authenticate(st, request_headers(scope), account.group("account") if account else None)
     query = parse_form(scope.get("query_string", b""))
     headers = {"Twilio-Request-Id": request_id}
     if m := _LIST.match(path):

@@ -11,12 +11,12 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
-from . import admin, callbacks, delivery
+from . import admin, delivery
 from .errors import TwilioError
 from .rendering import admin_record
 from .routes import handle, too_many_requests
@@ -36,36 +36,16 @@ class TwilioService(Service):
     def __init__(
         self, world: World | None = None, *, faults: Faults | None = None, admin_token: str | None = None
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
-        self._st = Store(self.world, deliveries=self.deliveries)
+        super().__init__(world, faults=faults, admin_token=admin_token)
+        self._st = Store(self.world, courier=self.courier)
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st = self._st
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            st.in_flight = self.stats.in_flight  # requests being served now, this one included
-            try:
-                resp = await handle(st, scope, bytes(body))
-            except TwilioError as exc:
-                resp = exc.response()
-            except Exception:
-                self.log_exception()
-                resp = self.error_response(500, scope)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        self._st.in_flight = self.stats.in_flight  # requests being served now, this one included
+        try:
+            return await handle(self._st, scope, body)
+        except TwilioError as exc:
+            return exc.response()
 
     def admin_routes(self) -> list[Route]:
         return admin.admin_routes(self._st)
@@ -84,8 +64,8 @@ class TwilioService(Service):
         return resp
 
     async def on_shutdown(self) -> None:
-        await delivery.shutdown(self._st)
-        await callbacks.shutdown(self._st)
+        await self._st.worker.stop()
+        await super().on_shutdown()
 
     # --- Python admin API --------------------------------------------------------------------------
     def messages(self, **match: Any) -> list[dict[str, Any]]:
@@ -135,7 +115,3 @@ class TwilioService(Service):
     def configure(self, **settings: Any) -> dict[str, Any]:
         """`sending_delay_s`, `delivery_delay_s`, `concurrency_limit`, `callback_timeout_s`."""
         return admin.configure(self._st, settings)
-
-    async def flush(self) -> None:
-        """Wait until every queued status callback has been attempted."""
-        await callbacks.flush(self._st)

@@ -14,9 +14,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier, Worker
 from sandbox.world import World
 
 from .clock import Clock
@@ -93,9 +91,9 @@ class Message:
 class Store:
     """Everything the Twilio account remembers, over one `World`."""
 
-    def __init__(self, world: World, *, deliveries: DeliveryLog) -> None:
+    def __init__(self, world: World, *, courier: Courier) -> None:
         self.world = world
-        self.deliveries = deliveries
+        self.courier = courier  # status callbacks: background tasks, the client, the log
         self.base_url = ""
         r = random.Random(f"twilio-{world.seed}")
         self.account_sid = "AC" + "".join(r.choices(_HEX, k=32))
@@ -130,13 +128,10 @@ class Store:
         # the schedule: (due in clock microseconds, seq, sid, status, error code), in time order
         self.schedule: list[tuple[int, int, str, str, int | None]] = []
         self.schedule_seq = 0
-        self.wake: asyncio.Event | None = None
-        self.runner: asyncio.Task[None] | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.worker = Worker()  # applies the schedule as the clock reaches it
         self.callback_chains: dict[str, asyncio.Task[Any]] = {}  # per message, so callbacks keep order
         self.callback_timeout_s = CALLBACK_TIMEOUT_S
         self.callback_limit: asyncio.Semaphore | None = None
-        self.http: httpx.AsyncClient | None = None
 
     # --- senders ---------------------------------------------------------------------------------
     def add_number(self, number: str, mps: float | None = None) -> Sender:

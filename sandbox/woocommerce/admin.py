@@ -7,16 +7,14 @@ caches and webhooks stay right. Answers are plain JSON (`{"error": ...}` on fail
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox._framework import admin_json, read_json
+from sandbox._framework import AdminRoutes, admin_json, read_object
 
 from . import webhooks, writes
 from .encoding import parse_wp_date
@@ -28,6 +26,12 @@ from .store import Store
 __all__ = ["admin_routes"]
 
 
+def _refusal(exc: Exception) -> Response | None:
+    if isinstance(exc, WooError):
+        return admin_json({"error": exc.message, "code": exc.code}, exc.status)
+    return None
+
+
 def admin_routes(st: Store) -> list[Route]:
     kinds = {"products": "product", "variations": "variation", "customers": "customer", "orders": "order"}
 
@@ -36,26 +40,6 @@ def admin_routes(st: Store) -> list[Route]:
         if k is None:
             raise WooError("sandbox_unknown_resource", f"resource must be one of {', '.join(kinds)}", 404)
         return k
-
-    def wrap(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def inner(request: Request) -> Response:
-            try:
-                data = fn(request)
-                if asyncio.iscoroutine(data):
-                    data = await data
-                return data if isinstance(data, Response) else admin_json(data)
-            except WooError as exc:
-                return admin_json({"error": exc.message, "code": exc.code}, exc.status)
-            except (ValueError, KeyError, TypeError) as exc:
-                return admin_json({"error": str(exc)}, 400)
-
-        return inner
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        data = await read_json(request)
-        if not isinstance(data, dict):
-            raise ValueError("send a JSON object")
-        return data
 
     async def info(request: Request) -> Any:
         w = st.world
@@ -76,7 +60,7 @@ def admin_routes(st: Store) -> list[Route]:
         }
 
     async def touch(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         kind = kind_of(request)
         ids = [int(i) for i in data.get("ids") or []]
         if not ids and data.get("count"):
@@ -92,7 +76,7 @@ def admin_routes(st: Store) -> list[Route]:
         return {"touched": done}
 
     async def create(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         kind = kind_of(request)
         parent = data.pop("parent_id", None) if kind == "variation" else None
         webhooks = data.pop("webhooks", True)
@@ -110,7 +94,7 @@ def admin_routes(st: Store) -> list[Route]:
             return record_json(st, kind, rid)
         if request.method == "DELETE":
             return writes.delete(st, kind, rec, force=True)
-        data = await body_of(request)
+        data = await read_object(request)
         webhooks = data.pop("webhooks", True)
         if action == "trash":
             writes.trash(st, kind, rec, webhooks=webhooks)
@@ -126,7 +110,7 @@ def admin_routes(st: Store) -> list[Route]:
         o = st.world.orders.get(int(request.path_params["id"]))
         if o is None:
             raise invalid_id("order")
-        rf = create_refund(st, o, await body_of(request))
+        rf = create_refund(st, o, await read_object(request))
         return render_refund(st, rf)
 
     async def hooks(request: Request) -> Any:
@@ -140,42 +124,41 @@ def admin_routes(st: Store) -> list[Route]:
         w = st.webhooks.get(int(request.path_params["id"]))
         if w is None:
             raise WooError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
-        data = await body_of(request)
+        data = await read_object(request)
         rid = int(data["resource_id"])
         topic = str(data.get("topic") or w.topic)
         return await webhooks.deliver(st, w, rid, topic, manual=True)
 
     async def emit(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         kind, event = str(data["topic"]).split(".", 1)
         webhooks.emit(st, kind, event, int(data["resource_id"]))
         if data.get("wait", True):
-            await webhooks.flush(st)
+            await st.courier.flush()
         return {"queued": True}
 
     async def flush(request: Request) -> Any:
-        await webhooks.flush(st)
+        await st.courier.flush()
         return {"pending": 0}
 
     async def keys(request: Request) -> Any:
-        data = await body_of(request)
+        data = await read_object(request)
         perm = str(data.get("permissions", "read_write"))
         if perm not in ("read", "write", "read_write"):
             raise ValueError("permissions must be read, write or read_write")
         k = st.add_key(perm)
         return {"consumer_key": k.consumer_key, "consumer_secret": k.consumer_secret, "permissions": perm}
 
-    p = "/woocommerce"
-    return [
-        Route(p, wrap(info), methods=["GET"]),
-        Route(p + "/webhooks", wrap(hooks), methods=["GET"]),
-        Route(p + "/webhooks/flush", wrap(flush), methods=["POST"]),
-        Route(p + "/webhooks/emit", wrap(emit), methods=["POST"]),
-        Route(p + "/webhooks/{id:int}/deliver", wrap(deliver), methods=["POST"]),
-        Route(p + "/keys", wrap(keys), methods=["POST"]),
-        Route(p + "/orders/{id:int}/refunds", wrap(refund), methods=["POST"]),
-        Route(p + "/{resource}/touch", wrap(touch), methods=["POST"]),
-        Route(p + "/{resource}", wrap(create), methods=["POST"]),
-        Route(p + "/{resource}/{id:int}", wrap(one), methods=["GET", "PATCH", "PUT", "DELETE"]),
-        Route(p + "/{resource}/{id:int}/{action}", wrap(one), methods=["POST"]),
-    ]
+    r = AdminRoutes("/woocommerce", refusal=_refusal)
+    r.get("", info)
+    r.get("/webhooks", hooks)
+    r.post("/webhooks/flush", flush)
+    r.post("/webhooks/emit", emit)
+    r.post("/webhooks/{id:int}/deliver", deliver)
+    r.post("/keys", keys)
+    r.post("/orders/{id:int}/refunds", refund)
+    r.post("/{resource}/touch", touch)
+    r.post("/{resource}", create)
+    r.add("/{resource}/{id:int}", one, ["GET", "PATCH", "PUT", "DELETE"])
+    r.post("/{resource}/{id:int}/{action}", one)
+    return r.routes

@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import Scope
 
+from sandbox._framework import request_headers
+
 from .auth import authenticate, check_permission
 from .batch import batcher
 from .encoding import parse_php_query
@@ -207,7 +209,7 @@ async def handle(st: Store, routes: list[Route], scope: Scope, body: bytes) -> R
     if not (route_path == "/wc/v3" or route_path.startswith("/wc/v3/")):
         raise WooError("rest_no_route", "No route was found matching the URL and request method.", 404)
     qs = scope.get("query_string", b"").decode("latin-1")
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = request_headers(scope)
     method = scope["method"].upper()
     query = parse_php_query(qs)
     if method == "POST":

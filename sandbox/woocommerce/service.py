@@ -7,16 +7,15 @@ start and shutdown) and the Python admin API tests and the demo use.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route as AdminRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from sandbox._framework import Faults, Service
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 from . import rendering, webhooks, writes
 from .admin import admin_routes
@@ -50,43 +49,21 @@ class WooCommerceService(Service):
         webhook_delay_ms: float = 0.0,
         cache_records: int = 120_000,
     ) -> None:
-        super().__init__(faults=faults, admin_token=admin_token)
-        self.world = world if world is not None else build_world()
+        super().__init__(world, faults=faults, admin_token=admin_token, webhook_timeout=webhook_timeout)
         self._st = Store(
             self.world,
-            deliveries=self.deliveries,
-            webhook_timeout=webhook_timeout,
+            courier=self.courier,
             webhook_delay_ms=webhook_delay_ms,
             cache_records=cache_records,
         )
         self._routes = build_routes(self._st)
 
     # --- what the framework asks of a stand-in -----------------------------------------------------
-    def vendor_app(self) -> ASGIApp:
-        st, routes = self._st, self._routes
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                return
-            body = bytearray()
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body += msg.get("body", b"")
-                if not msg.get("more_body"):
-                    break
-            try:
-                resp = await handle(st, routes, scope, bytes(body))
-            except WooError as exc:
-                resp = exc.response()
-            except Exception:
-                self.log_exception()
-                media, page = self.error_page(500)
-                resp = Response(page, 500, media_type=media)
-            await resp(scope, receive, send)
-
-        return app
+    async def respond(self, scope: Scope, body: bytes) -> Response:
+        try:
+            return await handle(self._st, self._routes, scope, body)
+        except WooError as exc:
+            return exc.response()
 
     def admin_routes(self) -> list[AdminRoute]:
         return admin_routes(self._st)
@@ -105,18 +82,6 @@ class WooCommerceService(Service):
     def on_started(self, base_url: str) -> None:
         super().on_started(base_url)
         self._st.base_url = base_url
-
-    async def on_shutdown(self) -> None:
-        await webhooks.shutdown(self._st)
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The server's event loop (set by the server): deliveries queued from other threads run there."""
-        return self._st.loop
-
-    @loop.setter
-    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self._st.loop = loop
 
     # --- Python admin API: reading -----------------------------------------------------------------
     # Call these on the server's loop (`Sandbox.call`) when the sandbox runs in another thread.
@@ -190,10 +155,6 @@ class WooCommerceService(Service):
     def emit(self, kind: str, event: str, rec_id: int) -> None:
         """Queue deliveries of `<kind>.<event>` for a record, as if the store fired it."""
         webhooks.emit(self._st, kind, event, rec_id)
-
-    async def flush(self) -> None:
-        """Wait until every queued delivery has been attempted."""
-        await webhooks.flush(self._st)
 
     def _existing(self, kind: str, rec_id: int) -> Any:
         rec = self._st.table(kind).get(rec_id)

@@ -8,16 +8,13 @@ nothing here knows about HTTP.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from sandbox._framework import DeliveryLog
+from sandbox._delivery import Courier
 from sandbox.world import World
 
 from .settings import API_PREFIX, KINDS
@@ -63,8 +60,7 @@ class Store:
         self,
         world: World,
         *,
-        deliveries: DeliveryLog,
-        webhook_timeout: float = 60.0,
+        courier: Courier,
         webhook_delay_ms: float = 0.0,
         cache_records: int = 120_000,
     ) -> None:
@@ -72,7 +68,7 @@ class Store:
         self.seed = world.seed
         self.gmt_offset = world.gmt_offset_hours
         self.base_url = ""  # the site URL, set once the server knows its port
-        self.deliveries = deliveries
+        self.courier = courier  # webhook deliveries: background tasks, the client, the log
         r = random.Random(f"keys-{self.seed}")
         self.keys: dict[str, ApiKey] = {}
         self.main_key = self.add_key("read_write", r)
@@ -80,12 +76,8 @@ class Store:
         self.webhook_secret = "whsec_" + "".join(r.choices("abcdef0123456789", k=32))
         self.webhooks: dict[int, Webhook] = {}
         self.next_webhook_id = 0
-        self.webhook_timeout = webhook_timeout
         self.webhook_delay_ms = webhook_delay_ms
         self.cache_limit = cache_records  # serialized records kept per resource (~3.6 KB each)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.http: httpx.AsyncClient | None = None
         self.cache: dict[str, dict[int, bytes]] = {k: {} for k in KINDS}
         self.versions: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.lists: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()

@@ -16,7 +16,6 @@ import re
 import time
 from typing import Any
 
-import httpx
 from starlette.responses import Response
 
 from .encoding import as_int, php_json
@@ -34,11 +33,9 @@ __all__ = [
     "deliver",
     "deliver_ping",
     "emit",
-    "flush",
     "get_webhook",
     "list_webhooks",
     "payload",
-    "shutdown",
     "sign_webhook",
     "update_webhook",
 ]
@@ -61,28 +58,7 @@ def emit(st: Store, kind: str, event: str, rec_id: int) -> None:
         if w.status != "active" or w.topic != topic or rec_id in w.pending:
             continue
         w.pending.add(rec_id)
-        _schedule(st, deliver(st, w, rec_id, topic))
-
-
-def _schedule(st: Store, coro: Any) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None:
-        task = loop.create_task(coro)
-        st.tasks.add(task)
-        task.add_done_callback(st.tasks.discard)
-    elif st.loop is not None:
-        asyncio.run_coroutine_threadsafe(coro, st.loop)
-    else:
-        coro.close()
-
-
-def _client(st: Store) -> httpx.AsyncClient:
-    if st.http is None:
-        st.http = httpx.AsyncClient(follow_redirects=False, timeout=st.webhook_timeout)
-    return st.http
+        st.courier.schedule(deliver(st, w, rec_id, topic))
 
 
 def payload(st: Store, kind: str, event: str, rec_id: int) -> bytes:
@@ -122,28 +98,19 @@ async def deliver(st: Store, w: Webhook, rec_id: int, topic: str, *, manual: boo
         "body": body.decode(),
         "time": time.time(),
     }
-    started = time.monotonic()
-    code = 0
-    try:
-        resp = await _client(st).post(w.delivery_url, content=body, headers=headers)
-        code = resp.status_code
-        record["response_body"] = resp.text[:1000]
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-    record["status_code"] = code
-    record["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    if 200 <= code < 303:
+    # WooCommerce counts 200-302 as delivered: it follows no redirects, so a 301/302 is the answer.
+    outcome = await st.courier.post(
+        w.delivery_url, body, headers, record, success=lambda code: 200 <= code < 303
+    )
+    if outcome.ok:
         w.failure_count = 0
-        record["success"] = True
+    elif w.failure_count > MAX_FAILURES:
+        w.status = "disabled"
     else:
-        record["success"] = False
-        if w.failure_count > MAX_FAILURES:
-            w.status = "disabled"
-        else:
-            w.failure_count += 1
+        w.failure_count += 1
     record["failure_count"] = w.failure_count
     record["webhook_status"] = w.status
-    st.deliveries.add(record)
+    st.courier.log.add(record)
     return record
 
 
@@ -162,30 +129,9 @@ async def deliver_ping(st: Store, w: Webhook) -> dict[str, Any]:
         "body": body.decode(),
         "time": time.time(),
     }
-    try:
-        resp = await _client(st).post(
-            w.delivery_url, content=body, headers=headers, timeout=min(st.webhook_timeout, 5.0)
-        )
-        record["status_code"] = resp.status_code
-    except httpx.HTTPError as exc:
-        record["status_code"] = 0
-        record["error"] = f"{type(exc).__name__}: {exc}"
-    st.deliveries.add(record)
+    await st.courier.post(w.delivery_url, body, headers, record, timeout=min(st.courier.timeout, 5.0))
+    st.courier.log.add(record)
     return record
-
-
-async def flush(st: Store) -> None:
-    """Wait until every queued delivery has been attempted."""
-    while st.tasks:
-        await asyncio.gather(*list(st.tasks), return_exceptions=True)
-
-
-async def shutdown(st: Store) -> None:
-    for t in list(st.tasks):
-        t.cancel()
-    if st.http is not None:
-        await st.http.aclose()
-        st.http = None
 
 
 # --- REST routes -----------------------------------------------------------------------------------

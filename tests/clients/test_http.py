@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import math
 import socket
 
@@ -27,11 +28,15 @@ from clients import (
     TransportFailure,
 )
 from clients._http import (
+    ApiClient,
     CircuitBreaker,
     HttpClient,
     RateLimiter,
+    aware_utc,
     decode_json,
+    http_url,
     parse_retry_after,
+    reset_shared_state,
 )
 
 pytestmark = pytest.mark.anyio
@@ -606,3 +611,67 @@ async def test_before_request_is_not_awaited_for_a_call_the_breaker_refuses() ->
     with pytest.raises(CircuitOpen):
         await http.request("GET", "b")
     assert len(calls) == 1 == len(script.requests)
+
+
+# -- what every vendor client is built from
+
+
+def test_http_url_takes_an_http_address_and_names_the_setting_it_refuses() -> None:
+    text, url = http_url(" https://api.example.com/v1/ ", name="base_url", example="https://x")
+    assert (text, url.host, url.path) == ("https://api.example.com/v1", "api.example.com", "/v1")
+    with pytest.raises(
+        InvalidConfig, match=r"api_url 'ftp://files' must be an http\(s\) URL, e\.g\. https://x"
+    ):
+        http_url("ftp://files", name="api_url", example="https://x")
+    with pytest.raises(InvalidConfig, match="base_url '' must be"):
+        http_url("", name="base_url", example="https://x")
+    with pytest.raises(InvalidConfig, match="is not a valid URL"):
+        http_url("https://exa mple.com:port", name="base_url", example="https://x")
+
+
+def test_aware_utc_converts_and_refuses_naive_times() -> None:
+    paris = dt.timezone(dt.timedelta(hours=1))
+    when = dt.datetime(2026, 1, 1, 1, 30, 15, 999_999, tzinfo=paris)
+    assert aware_utc(when, "start") == dt.datetime(2026, 1, 1, 0, 30, 15, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="end must be timezone-aware"):
+        aware_utc(dt.datetime(2026, 1, 1), "end")
+
+
+async def test_for_service_shares_limiter_and_breaker_per_key_and_sends_the_default_headers() -> None:
+    reset_shared_state()
+    script = Script(httpx.Response(200, json={}))
+    common = {"rate_limit": RateLimit(rpm=600), "breaker": BreakerConfig()}
+    a = HttpClient.for_service(
+        base_url="https://one.example", service="One", transport=httpx.MockTransport(script), **common
+    )
+    b = HttpClient.for_service(base_url="https://one.example", service="One", **common)
+    c = HttpClient.for_service(
+        base_url="https://one.example/api/", service="One", share_key="https://other.example", **common
+    )
+    try:
+        assert a.limiter is b.limiter and a.breaker is b.breaker
+        assert c.limiter is not a.limiter and c.breaker is not a.breaker
+        await a.request("GET", "/x")
+        (sent,) = script.requests
+        assert sent.headers["user-agent"] == "nxt-integrations (+httpx)"
+        assert sent.headers["accept"] == "application/json"
+    finally:
+        for h in (a, b, c):
+            await h.aclose()
+        reset_shared_state()
+
+
+async def test_an_api_client_closes_its_pool_and_counts_requests() -> None:
+    class Vendor(ApiClient):
+        def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+            self._http = HttpClient(base_url="https://v.example", service="V", transport=transport)
+
+        async def ping(self) -> int:
+            return (await self._http.request("GET", "/ping")).status_code
+
+    script = Script(httpx.Response(204))
+    async with Vendor(httpx.MockTransport(script)) as vendor:
+        assert await vendor.ping() == 204
+        assert vendor.stats.requests == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        await vendor.ping()

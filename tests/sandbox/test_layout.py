@@ -95,6 +95,28 @@ STRIPE_LAYERS = [
     "__init__",
 ]
 
+SQUARE_LAYERS = [
+    "settings",
+    "encoding",
+    "errors",
+    "state",
+    "rendering",
+    "rest",
+    "auth",
+    "pagination",
+    "idempotency",
+    "webhooks",
+    "locations",
+    "payments",
+    "refunds",
+    "payouts",
+    "disputes",
+    "routes",
+    "admin",
+    "service",
+    "__init__",
+]
+
 TWILIO_LAYERS = [
     "settings",
     "encoding",
@@ -134,6 +156,7 @@ LAYERS = {
     "woocommerce": WOOCOMMERCE_LAYERS,
     "stripe": STRIPE_LAYERS,
     "paypal": PAYPAL_LAYERS,
+    "square": SQUARE_LAYERS,
     "authorizenet": AUTHORIZENET_LAYERS,
     "twilio": TWILIO_LAYERS,
     "sendgrid": SENDGRID_LAYERS,
@@ -157,7 +180,9 @@ def test_imports_point_down_the_layers(package: str) -> None:
     layers = LAYERS[package]
     pkg = ROOT / "sandbox" / package
     modules = sorted(p.stem for p in pkg.glob("*.py"))
-    assert set(modules) <= set(layers), f"list a new module in the layers of sandbox/{package}"
+    assert set(modules) == set(layers), (
+        f"list a new module (and only existing ones) in the layers of sandbox/{package}"
+    )
     rank = {name: i for i, name in enumerate(layers)}
     for name in modules:
         for dep in _package_imports(pkg / f"{name}.py"):
@@ -165,7 +190,8 @@ def test_imports_point_down_the_layers(package: str) -> None:
 
 
 def test_nobody_outside_the_package_touches_its_state() -> None:
-    private = re.compile(r"\._st\b|\._store\(|\._versions\b|\._touched\(")
+    # The services' state attributes (`_st`, Square's `_state`), the state classes, the store's internals.
+    private = re.compile(r"\._st\b|\._state\b|\bSquareState\b|\._store\(|\._versions\b|\._touched\(")
     offenders = []
     for folder in ("tests", "bench", "deployments", "flows", "tasks", "sandbox"):
         for path in (ROOT / folder).rglob("*.py"):
@@ -180,3 +206,24 @@ def test_nobody_outside_the_package_touches_its_state() -> None:
                 if private.search(line)
             ]
     assert not offenders, f"use the service's public accessors: {offenders}"
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Modules `path` imports by absolute name (`import a.b`, `from a.b import c`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_a_stand_in_shares_code_only_through_the_shared_modules(package: str) -> None:
+    """What two stand-ins share lives in `sandbox/_framework.py`, `_delivery.py` and the world's modules,
+    never in one stand-in imported by another."""
+    others = {f"sandbox.{p}" for p in LAYERS if p != package}
+    for path in (ROOT / "sandbox" / package).glob("*.py"):
+        wrong = {m for m in _absolute_imports(path) if ".".join(m.split(".")[:2]) in others}
+        assert not wrong, f"sandbox/{package}/{path.name} imports another stand-in: {sorted(wrong)}"
