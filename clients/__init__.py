@@ -15,7 +15,7 @@ from ._config import (
     RateLimit,
     RetryPolicy,
 )
-from ._http import RequestStats, reset_shared_state
+from ._http import RequestStats, breaker_state, reset_shared_state
 from .errors import (
     RETRYABLE,
     ApiError,
@@ -60,5 +60,6 @@ __all__ = [
     "ServerError",
     "TransportFailure",
     "WooCommerceClient",
+    "breaker_state",
     "reset_shared_state",
 ]
