@@ -8,7 +8,8 @@ How a row is handled
    waits until its group has been quiet that long (or `max_wait_s` passed since its oldest row), so a
    burst about one resource becomes one run.
 2. The group is claimed (`processing`, under a lease renewed while it runs) and gets its run key:
-   `inbox-<smallest row id>` (plus `-replay<N>` after `nxt webhooks replay`), kept across retries.
+   `inbox-<smallest row id>-<digest of its event key>` (plus `-replay<N>` after `nxt webhooks replay`),
+   kept across retries.
 3. For every row a Prefect event `nxt.webhook.<source>.<topic>` is emitted about the object
    (`nxt.<source>.<resource>`, e.g. `nxt.stripe.charge.ch_...`), with an id derived from the row, so
    users can hang automations on any webhook. Rows without a handler are done after their event.
@@ -62,6 +63,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import hashlib
 import logging
 import time
 import uuid
@@ -71,6 +73,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
+from prefect.events import emit_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -90,6 +94,7 @@ __all__ = [
     "TRANSIENT",
     "Unavailable",
     "event_name",
+    "run_key_for",
 ]
 
 logger = logging.getLogger("nxt.receiver")
@@ -241,7 +246,7 @@ class FlowStarter:
         from prefect.client.orchestration import get_client
         from prefect.client.schemas.actions import FlowCreate, FlowRunCreate
         from prefect.client.schemas.objects import FlowRun, StateType
-        from prefect.flow_engine import run_flow_async
+        from prefect.flow_engine import run_flow
         from prefect.states import Scheduled, to_state_create
 
         async with get_client() as client:
@@ -271,7 +276,12 @@ class FlowStarter:
                 run = await client.read_flow_run(run.id)
 
         async def execute() -> str:
-            final = await run_flow_async(flow, flow_run=run, parameters=dict(parameters), return_type="state")
+            if flow.isasync:
+                final = await run_flow(flow, flow_run=run, parameters=dict(parameters), return_type="state")
+            else:  # a sync flow blocks: run it on a worker thread, not on the receiver's event loop
+                final = await asyncio.to_thread(
+                    run_flow, flow, flow_run=run, parameters=dict(parameters), return_type="state"
+                )
             if final is not None and not final.is_completed():
                 raise FlowRunFailed(f"flow run {run.id} ended {final.name}: {(final.message or '')[:300]}")
             return str(run.id)
@@ -329,9 +339,6 @@ def event_name(row: InboxRow) -> str:
 
 def emit_webhook_event(row: InboxRow) -> None:
     """The Prefect event about `row`; its id is derived from the row, so a retry re-sends the same event."""
-    import orjson
-    from prefect.events import emit_event
-
     resource_id = f"nxt.{row.source}.{row.resource}" if row.resource else f"nxt.{row.source}.inbox.{row.id}"
     payload: dict[str, Any] = {
         "inbox_id": row.id,
@@ -491,14 +498,16 @@ class Dispatcher:
         self.stats.passes += 1
         now = utcnow()
 
-        def read() -> list[InboxRow]:
+        def read() -> tuple[list[InboxRow], datetime | None]:
             with self.engine.connect() as conn:
-                return inbox.due(conn, now=now, limit=self.settings.dispatch_batch)
+                return inbox.due(conn, now=now, limit=self.settings.dispatch_batch), inbox.next_due_at(conn)
 
-        rows = await asyncio.to_thread(read)
+        rows, later = await asyncio.to_thread(read)
         held = {r.id for t in self._tasks for r in getattr(t, "nxt_rows", ())}
         rows = [r for r in rows if r.id not in held]
         groups, next_ready = self._plan(rows, now)
+        if later is not None and later > now:  # a retry waiting for its backoff
+            next_ready = min(next_ready or later.timestamp(), later.timestamp())
         self._next_ready = next_ready
         started = 0
         for group in groups:
@@ -555,10 +564,7 @@ class Dispatcher:
         return groups, next_ready
 
     def _claim(self, group: _Group) -> _Group:
-        first = group.rows[0]
-        key = first.run_key or f"inbox-{min(r.id for r in group.rows)}" + (
-            f"-replay{first.replays}" if first.replays else ""
-        )
+        key = group.rows[0].run_key or run_key_for(group.rows)
         lease = utcnow() + timedelta(seconds=self.settings.lease_s)
         with self.engine.begin() as conn:
             got = set(
@@ -687,6 +693,17 @@ class Dispatcher:
             "lastError": self.stats.last_error,
             "handlers": [h.name for h in self.registry],
         }
+
+
+def run_key_for(rows: Sequence[InboxRow]) -> str:
+    """`inbox-<smallest row id>-<12 hex of its source and event key>[-replay<N>]`.
+
+    The row id alone would repeat across hubs that share one Prefect server (two environments, a test
+    hub): the digest of the row's own dedupe key keeps the key unique to this event.
+    """
+    first = min(rows, key=lambda r: r.id)
+    digest = hashlib.sha256(f"{first.source}:{first.event_key}".encode()).hexdigest()[:12]
+    return f"inbox-{first.id}-{digest}" + (f"-replay{first.replays}" if first.replays else "")
 
 
 def _line(exc: BaseException) -> str:
