@@ -188,6 +188,7 @@ class FlowStarter:
     def __init__(self, settings: ReceiverSettings) -> None:
         self.settings = settings
         self._ready: dict[str, tuple[float, bool]] = {}
+        self._executing: dict[str, str] = {}  # key -> flow run id being executed in this process
         self.background: set[asyncio.Task[Any]] = set()
 
     async def deployment_ready(self, name: str) -> bool:
@@ -249,6 +250,8 @@ class FlowStarter:
         from prefect.flow_engine import run_flow
         from prefect.states import Scheduled, to_state_create
 
+        if key in self._executing:  # the same key asked again while its run executes here
+            return self._executing[key]
         async with get_client() as client:
             response = await client.request(
                 "POST", "/flows/", json=FlowCreate(name=flow.name).model_dump(mode="json")
@@ -270,12 +273,21 @@ class FlowStarter:
             if state == StateType.COMPLETED:
                 return str(run.id)  # an earlier attempt finished it
             if state not in (StateType.SCHEDULED, StateType.PENDING, None):
-                # An earlier attempt of this key ran (and crashed or failed): run the same flow run
-                # again, as a Prefect retry does, rather than starting a second one.
+                # An earlier attempt of this key ran and did not finish it (failed, crashed, or left it
+                # running when its process died; a run executing in this process was answered above):
+                # run the same flow run again, as a Prefect retry does, rather than a second one.
                 await client.set_flow_run_state(run.id, Scheduled(), force=True)
                 run = await client.read_flow_run(run.id)
 
+        self._executing[key] = str(run.id)
+
         async def execute() -> str:
+            try:
+                return await _execute()
+            finally:
+                self._executing.pop(key, None)
+
+        async def _execute() -> str:
             if flow.isasync:
                 final = await run_flow(flow, flow_run=run, parameters=dict(parameters), return_type="state")
             else:  # a sync flow blocks: run it on a worker thread, not on the receiver's event loop

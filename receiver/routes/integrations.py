@@ -7,6 +7,7 @@ Every route needs `Authorization: Bearer <token>` (the Receiver API block). `pay
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from typing import Any, Literal
@@ -269,7 +270,9 @@ async def woocommerce_sync_start(
     """Start a `woocommerce-sync` flow run and answer its id at once (202). Through the served
     `woocommerce-sync/nightly-full` deployment when it is READY, else in this process. The same
     `Idempotency-Key` header returns the same run."""
-    key = f"api-sync-{idempotency_key}" if idempotency_key else f"api-sync-{uuid.uuid4()}"
+    # Scoped to this hub and store: one Prefect server may serve several hubs (staging, production).
+    hub_id = hashlib.sha256(rt.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:8]
+    key = f"api-sync-{hub_id}-{request.store}-{idempotency_key or uuid.uuid4()}"
     parameters = {
         "sync_type": request.syncType,
         "direction": request.direction,

@@ -143,6 +143,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_failed_then_replayed(
     assert len({e["id"] for e in events}) == 2
 
 
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_unavailability_is_waited_out_without_spending_attempts(
     receiver: Any, engine: sa.Engine, events: Any
 ) -> None:
@@ -155,6 +156,7 @@ def test_unavailability_is_waited_out_without_spending_attempts(
     assert len(handler.calls) == 5 and row.status == "done" and row.attempts == 1
 
 
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_ignore_closes_rows_ignored(receiver: Any, engine: sa.Engine, events: Any) -> None:
     running = receiver()
 
@@ -167,6 +169,7 @@ def test_ignore_closes_rows_ignored(receiver: Any, engine: sa.Engine, events: An
     assert (row.status, row.error) == ("ignored", "real-time sync is off")
 
 
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_rows_left_processing_resume_on_start_with_their_run_key(
     receiver: Any, engine: sa.Engine, events: Any
 ) -> None:
@@ -215,6 +218,7 @@ def _probe(tag: str) -> str:
     return tag
 
 
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_in_process_runs_are_started_once_per_key(receiver: Any) -> None:
     running = receiver()
     starter = FlowStarter(running.runtime.settings)
@@ -226,6 +230,7 @@ def test_in_process_runs_are_started_once_per_key(receiver: Any) -> None:
     assert first == again and RAN.count(key) == 1
 
 
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_a_served_deployment_is_started_with_the_idempotency_key(receiver: Any) -> None:
     from prefect.client.orchestration import get_client
 
@@ -233,11 +238,17 @@ def test_a_served_deployment_is_started_with_the_idempotency_key(receiver: Any) 
     name = f"d{uuid.uuid4().hex[:8]}"
 
     async def serve_it() -> str:
+        from prefect.client.schemas.objects import DeploymentStatus
+
         deployment_id = await (await _probe.ato_deployment(name=name)).apply()
         async with get_client() as client:  # what a runner's poll does: the deployment becomes READY
             await client._client.post(
                 "/deployments/get_scheduled_flow_runs", json={"deployment_ids": [str(deployment_id)]}
             )
+            deadline = time.monotonic() + 60  # the server marks it READY in a background job
+            while (await client.read_deployment(deployment_id)).status != DeploymentStatus.READY:
+                assert time.monotonic() < deadline, "the deployment never became READY"
+                await asyncio.sleep(0.05)
         return str(deployment_id)
 
     running.call(serve_it())
@@ -335,6 +346,7 @@ def test_store_webhooks_become_one_sync_run_per_resource(
         running.stop()
 
 
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_a_store_with_realtime_off_ignores_its_webhooks(
     receiver: Any, engine: sa.Engine, events: Any
 ) -> None:
