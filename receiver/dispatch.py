@@ -288,12 +288,13 @@ class FlowStarter:
                 self._executing.pop(key, None)
 
         async def _execute() -> str:
-            if flow.isasync:
-                final = await run_flow(flow, flow_run=run, parameters=dict(parameters), return_type="state")
-            else:  # a sync flow blocks: run it on a worker thread, not on the receiver's event loop
-                final = await asyncio.to_thread(
-                    run_flow, flow, flow_run=run, parameters=dict(parameters), return_type="state"
-                )
+            # On a worker thread (its own event loop for an async flow): a flow run's engine work must
+            # not hold up the receiver's loop, which acknowledges webhooks meanwhile.
+            def execute_here() -> Any:
+                result = run_flow(flow, flow_run=run, parameters=dict(parameters), return_type="state")
+                return asyncio.run(result) if asyncio.iscoroutine(result) else result
+
+            final = await asyncio.to_thread(execute_here)
             if final is not None and not final.is_completed():
                 raise FlowRunFailed(f"flow run {run.id} ended {final.name}: {(final.message or '')[:300]}")
             return str(run.id)
@@ -424,6 +425,7 @@ class Dispatcher:
         self._transient = 0
         self._prefect_ok_at = 0.0
         self._next_ready: float | None = None
+        self._pass_lock = asyncio.Lock()  # one pass at a time (the loop's, a drain's)
 
     @property
     def owner(self) -> str:
@@ -507,6 +509,10 @@ class Dispatcher:
 
     async def pass_once(self) -> int:
         """One pass: read due rows, plan groups, claim and start them. Returns groups started."""
+        async with self._pass_lock:
+            return await self._pass()
+
+    async def _pass(self) -> int:
         self.stats.passes += 1
         now = utcnow()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,22 +68,28 @@ class GroupWriter:
         self.on_commit = on_commit
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
+        self._dirty = False
         self.batches = 0
         self.items = 0
         self.failures = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="nxt-receiver-writer")
+        if self.engine.dialect.name == "sqlite":
+            self._checkpointer = asyncio.create_task(self._checkpoints(), name="nxt-receiver-checkpoint")
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        for task in (self._task, self._checkpointer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._checkpointer = None
 
     async def flush(self) -> None:
         """Wait until everything queued so far has been written (or refused)."""
@@ -110,6 +117,7 @@ class GroupWriter:
                 job = self._queue.get_nowait()
                 jobs.append(job)
                 count += len(job.items)
+            started = time.perf_counter()
             try:
                 results = await asyncio.to_thread(self._commit, jobs)
             except SQLAlchemyError as exc:
@@ -129,8 +137,12 @@ class GroupWriter:
                 if isinstance(exc, asyncio.CancelledError):
                     raise
             else:
+                took = time.perf_counter() - started
+                if took > 0.1:
+                    logger.warning("slow hub commit: %d events took %.0f ms", count, took * 1000)
                 self.batches += 1
                 self.items += count
+                self._dirty = True
                 fresh = False
                 for job, stored in zip(jobs, results, strict=True):
                     fresh = fresh or any(not s.duplicate for s in stored)
@@ -142,10 +154,33 @@ class GroupWriter:
                 for _ in jobs:
                     self._queue.task_done()
 
+    async def _checkpoints(self, every_s: float = 1.0) -> None:
+        """SQLite: checkpoint the WAL on another connection (PASSIVE: never blocks the writer)."""
+
+        def checkpoint() -> None:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+        while True:
+            await asyncio.sleep(every_s)
+            if not self._dirty:
+                continue
+            self._dirty = False
+            try:
+                await asyncio.to_thread(checkpoint)
+            except SQLAlchemyError as exc:
+                logger.warning("WAL checkpoint failed: %s", exc)
+
     def _commit(self, jobs: Sequence[_Job]) -> list[list[Stored]]:
         items = [item for job in jobs for item in job.items]
         extra = [row for job in jobs for row in job.extra]
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite" and not conn.info.get("nxt_no_autocheckpoint"):
+                # The commit that crosses SQLite's checkpoint threshold copies the WAL into the database
+                # and fsyncs it (hundreds of ms): every request of the next batches would wait. The
+                # writer's connection never checkpoints; `_checkpoints` does it beside it.
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                conn.info["nxt_no_autocheckpoint"] = True
             stored = insert_events(conn, items) if items else []
             if extra:
                 _insert_extra(conn, extra)

@@ -38,6 +38,7 @@ def receiver(
     from deployments.prefect_api import ensure_api
     from receiver.settings import ReceiverSettings
 
+    _log_to_stderr(log_level)
     ensure_api(lambda line: typer.echo(line, err=True))
     overrides = {
         k: v
@@ -68,6 +69,18 @@ def receiver(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _log_to_stderr(level: str) -> None:
+    """The receiver's own lines (block reloads, retries, failures) on stderr, like uvicorn's."""
+    import logging
+
+    logger = logging.getLogger("nxt")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
+    logger.propagate = False
 
 
 def _open_hub(settings: object) -> object:
