@@ -417,7 +417,8 @@ def bench(
                 work,
             )
             print(
-                f"[{database}] {args.rate}/s for {args.seconds}s: p50 {first['p50_ms']} ms, p99 {first['p99_ms']} ms, max {first['max_ms']} ms, errors {first['errors']}",
+                f"[{database}] {args.rate}/s for {args.seconds}s: p50 {first['p50_ms']} ms, "
+                f"p99 {first['p99_ms']} ms, max {first['max_ms']} ms, errors {first['errors']}",
                 flush=True,
             )
             acked = list(first["acked_keys"])
@@ -436,7 +437,8 @@ def bench(
                 acked += r["acked_keys"]
                 held = r["errors"] == 0 and r["p99_ms"] <= 100
                 print(
-                    f"[{database}] {rate}/s: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']} -> {'held' if held else 'not held'}",
+                    f"[{database}] {rate}/s: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                    f"errors {r['errors']} -> {'held' if held else 'not held'}",
                     flush=True,
                 )
                 if not held:
@@ -460,7 +462,8 @@ def bench(
             wait_processed(engine, args.drain_timeout)
             k_stored, k_processed, lost = check(engine, killed["acked_keys"])
             print(
-                f"[{database}] kill round: acked {killed['acked']}, refused/failed {killed['errors']}, stored {k_stored}, processed once {k_processed}, lost {lost}",
+                f"[{database}] kill round: acked {killed['acked']}, refused/failed {killed['errors']}, "
+                f"stored {k_stored}, processed once {k_processed}, lost {lost}",
                 flush=True,
             )
             with engine.connect() as conn:

@@ -14,11 +14,20 @@ from flows.woocommerce_sync import woocommerce_sync_records
 from hub.inbox import InboxRow
 from receiver.dispatch import Batch, Handler, Ignore
 
-__all__ = ["DEBOUNCE_S", "HANDLERS", "RESOURCES", "deployment_names", "sync_records"]
+__all__ = [
+    "DEBOUNCE_S",
+    "HANDLERS",
+    "MAX_ROWS",
+    "MAX_WAIT_S",
+    "RESOURCES",
+    "deployment_names",
+    "sync_records",
+]
 
 RESOURCES = {"order": "orders", "product": "products", "customer": "customers"}
 DEBOUNCE_S = 1.0
-MAX_IDS = 100  # one woocommerce-sync-records run reads at most this many ids
+MAX_WAIT_S = 10.0  # under a steady stream a group never goes quiet: run it at least this often
+MAX_ROWS = 1000  # rows per run; their distinct ids are read 100 per request
 
 
 def deployment_names(store: str) -> list[str]:
@@ -58,6 +67,7 @@ HANDLERS = (
         run=sync_records,
         group_by=_group,
         debounce_s=DEBOUNCE_S,
-        max_batch=MAX_IDS,
+        max_wait_s=MAX_WAIT_S,
+        max_batch=MAX_ROWS,
     ),
 )
