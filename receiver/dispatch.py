@@ -418,7 +418,7 @@ class Dispatcher:
     stats: DispatchStats = field(default_factory=DispatchStats)
 
     def __post_init__(self) -> None:
-        self.starter = self.starter or FlowStarter(self.settings)
+        self.flow_starter = self.starter or FlowStarter(self.settings)
         self._wake = asyncio.Event()
         self._gate = asyncio.Semaphore(self.settings.dispatch_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -602,8 +602,8 @@ class Dispatcher:
                 emit_webhook_event(row)
             if handler is not None:
                 batch = Batch(
-                    handler, rows, group.key, self.settings, self.integrations.current, self.starter
-                )  # type: ignore[arg-type]
+                    handler, rows, group.key, self.settings, self.integrations.current, self.flow_starter
+                )
                 flow_run_id = await handler.run(batch)
         except Ignore as exc:
             status, note = "ignored", str(exc) or "ignored by its handler"

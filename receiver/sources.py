@@ -129,8 +129,11 @@ class WooCommerce:
         store = _pick_store(loaded, headers.get("x-wc-webhook-source"))
         if verify_signatures:
             candidates = [store] if store else list(loaded.stores)
-            secrets = [(s, _secret(loaded.stores[s].webhook_secret)) for s in candidates]
-            secrets = [(s, k) for s, k in secrets if k]
+            secrets: list[tuple[str, str]] = []
+            for name in candidates:
+                key = _secret(loaded.stores[name].webhook_secret)
+                if key:
+                    secrets.append((name, key))
             if not secrets:
                 raise _not_set_up(self.name, "the WooCommerce Store block has no webhook_secret")
             last: Rejected | None = None

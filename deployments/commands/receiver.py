@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from deployments.errors import CommandError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from receiver.settings import ReceiverSettings
 
 
 def receiver(
@@ -46,7 +51,7 @@ def receiver(
         if v is not None
     }
     try:
-        settings = ReceiverSettings(dispatch_enabled=dispatch, **overrides)
+        settings = ReceiverSettings.model_validate({"dispatch_enabled": dispatch, **overrides})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
@@ -83,12 +88,11 @@ def _log_to_stderr(level: str) -> None:
     logger.propagate = False
 
 
-def _open_hub(settings: object) -> object:
+def _open_hub(settings: ReceiverSettings) -> Engine:
     from hub.db import create_hub_engine
 
-    hub = getattr(settings, "hub", None)
-    if hub:
+    if settings.hub:
         from blocks import HubDatabase, load_block
 
-        return create_hub_engine(**load_block(HubDatabase, hub).engine_options())
-    return create_hub_engine(getattr(settings, "database_url", None))
+        return create_hub_engine(**load_block(HubDatabase, settings.hub).engine_options())
+    return create_hub_engine(settings.database_url)

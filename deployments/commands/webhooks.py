@@ -118,6 +118,8 @@ def api_token(
     it once (the receiver reads it at start or on POST /api/integrations/reinitialize)."""
     import secrets
 
+    from pydantic import SecretStr
+
     from blocks import BlockNotFound, ReceiverAPI, load_block
     from deployments.prefect_api import ensure_api
 
@@ -130,7 +132,7 @@ def api_token(
     if exists and not rotate:
         raise CommandError(f"a Receiver API block named {name!r} exists; pass --rotate to replace its token")
     token = secrets.token_urlsafe(32)
-    ReceiverAPI(bearer_token=token).save(name, overwrite=True)
+    ReceiverAPI(bearer_token=SecretStr(token)).save(name, overwrite=True)
     typer.echo(token)
     typer.echo(
         f"saved as Receiver API block {name!r}; callers send `Authorization: Bearer <token>`; "
