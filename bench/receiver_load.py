@@ -97,7 +97,7 @@ async def loadgen(url: str, requests: list[dict[str, Any]], rate: float, connect
                     status = await asyncio.wait_for(_send(conn[0], conn[1], raws[i]), 30)
                     results[i][1] = status
                     break
-                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                except (OSError, RuntimeError, asyncio.IncompleteReadError, TimeoutError, ValueError):
                     if conn is not None:
                         conn[1].close()
                     conn = None

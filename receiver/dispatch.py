@@ -68,6 +68,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,6 +190,11 @@ class FlowStarter:
         self.settings = settings
         self._ready: dict[str, tuple[float, bool]] = {}
         self._executing: dict[str, str] = {}  # key -> flow run id being executed in this process
+        # In-process flow runs get threads of their own, not the loop's shared pool (which the inbox
+        # reads and writes use): a long run must not make a webhook wait for a thread.
+        self._flow_threads = ThreadPoolExecutor(
+            max_workers=settings.dispatch_concurrency + 2, thread_name_prefix="nxt-receiver-flow"
+        )
         self.background: set[asyncio.Task[Any]] = set()
 
     async def deployment_ready(self, name: str) -> bool:
@@ -294,7 +300,7 @@ class FlowStarter:
                 result = run_flow(flow, flow_run=run, parameters=dict(parameters), return_type="state")
                 return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
-            final = await asyncio.to_thread(execute_here)
+            final = await asyncio.get_running_loop().run_in_executor(self._flow_threads, execute_here)
             if final is not None and not final.is_completed():
                 raise FlowRunFailed(f"flow run {run.id} ended {final.name}: {(final.message or '')[:300]}")
             return str(run.id)

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,9 @@ class GroupWriter:
         self.max_batch = max_batch
         self.on_commit = on_commit
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        # Its own thread: on the loop's shared pool a commit could wait behind in-process flow runs and
+        # dispatcher reads; one thread is also what a single SQLite writer wants.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nxt-receiver-writer")
         self._task: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._dirty = False
@@ -90,6 +94,7 @@ class GroupWriter:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._checkpointer = None
+        self._thread.shutdown(wait=True)
 
     async def flush(self) -> None:
         """Wait until everything queued so far has been written (or refused)."""
@@ -119,7 +124,7 @@ class GroupWriter:
                 count += len(job.items)
             started = time.perf_counter()
             try:
-                results = await asyncio.to_thread(self._commit, jobs)
+                results = await asyncio.get_running_loop().run_in_executor(self._thread, self._commit, jobs)
             except SQLAlchemyError as exc:
                 self.failures += 1
                 reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0][:200]
