@@ -261,7 +261,9 @@ def make_requests(
         else:
             kind, ids = ("product", products) if i % 4 == 1 else ("order", orders)
             rid = ids[(i // 4) % len(ids)]
-            body = json.dumps({"id": rid, "date_modified_gmt": "2026-01-01T00:00:00", "bench_seq": i})
+            body = json.dumps(
+                {"id": rid, "date_modified_gmt": "2026-01-01T00:00:00", "delivery": uuid.uuid4().hex}
+            )
             raw = body.encode()
             topic = f"{kind}.updated"
             sig = base64.b64encode(hmac.new(secret_woo.encode(), raw, hashlib.sha256).digest()).decode()
