@@ -5,9 +5,11 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 
 from blocks._load import BlockNotFound, aload_block, load_block
+from blocks._meta import circuit_state
 from blocks.authorizenet import AuthorizeNetGateway
 from blocks.hub import HubDatabase
 from blocks.paypal import PayPalGateway
+from blocks.receiver import ReceiverAPI
 from blocks.sendgrid import SendGridEmail
 from blocks.square import SquareGateway
 from blocks.stripe import StripeGateway
@@ -21,6 +23,7 @@ __all__ = [
     "BlockNotFound",
     "HubDatabase",
     "PayPalGateway",
+    "ReceiverAPI",
     "SendGridEmail",
     "SquareGateway",
     "StripeGateway",
@@ -28,6 +31,7 @@ __all__ = [
     "TwilioSMS",
     "WooCommerceStore",
     "aload_block",
+    "circuit_state",
     "load_block",
 ]
 
@@ -41,5 +45,6 @@ BLOCK_TYPES: tuple[type[Block], ...] = (
     SendGridEmail,
     HubDatabase,
     ThirdPartyWebhookSecrets,
+    ReceiverAPI,
 )
 """Every block type of this project, in the order commands list them."""

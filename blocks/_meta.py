@@ -19,6 +19,7 @@ __all__ = [
     "FieldValueError",
     "HttpURL",
     "LOGOS",
+    "circuit_state",
     "docs_url",
 ]
 
@@ -100,3 +101,15 @@ E164Phone = Annotated[str, AfterValidator(_e164)]
 
 EmailAddress = Annotated[str, AfterValidator(_email)]
 """A plain email address (`noreply@yourcompany.com`)."""
+
+
+def circuit_state(base_url: str) -> dict[str, object]:
+    """The circuit breaker of the service at `base_url` in this process: `{"state", "failures"}`.
+
+    `closed` with 0 failures when no client of this process has called the service yet.
+    """
+    from clients import breaker_state
+
+    found = breaker_state(base_url)
+    state, failures = found if found is not None else ("closed", 0)
+    return {"state": state, "failures": failures}

@@ -15,7 +15,7 @@ from ._config import (
     RateLimit,
     RetryPolicy,
 )
-from ._http import RequestStats, reset_shared_state
+from ._http import RequestStats, breaker_state, reset_shared_state
 from .authorizenet import AuthorizeNetClient
 from .errors import (
     RETRYABLE,
@@ -67,5 +67,6 @@ __all__ = [
     "TransactionPage",
     "TransportFailure",
     "WooCommerceClient",
+    "breaker_state",
     "reset_shared_state",
 ]

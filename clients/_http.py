@@ -72,7 +72,7 @@ from .errors import (
 )
 
 # The machinery itself is imported by name by vendor clients; these two are public.
-__all__ = ["RequestStats", "reset_shared_state"]
+__all__ = ["RequestStats", "breaker_state", "reset_shared_state"]
 
 logger = logging.getLogger("nxt.clients")
 
@@ -370,6 +370,18 @@ def shared_limiter(key: str, config: RateLimit | None) -> RateLimiter:
         if limiter is None:
             limiter = _limiters[(key, config)] = RateLimiter(config)
         return limiter
+
+
+def breaker_state(key: str) -> tuple[str, int] | None:
+    """(state, consecutive failures) of the shared breaker of service `key` (a base URL), or None when
+    no client in this process has called that service yet. For status pages."""
+    wanted = key.rstrip("/").lower()
+    with _registry_lock:
+        found = [b for (k, _), b in _breakers.items() if k.rstrip("/").lower() == wanted]
+    if not found:
+        return None
+    worst = max(found, key=lambda b: (b.state != CircuitBreaker.CLOSED, b.failures))
+    return worst.state, worst.failures
 
 
 def reset_shared_state() -> None:

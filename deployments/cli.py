@@ -38,11 +38,11 @@ def _root(
 
 
 # Groups: module under deployments.commands, also the group's name.
-for _name in ("db", "blocks", "sandbox", "sync", "conflicts", "deployments"):
+for _name in ("db", "blocks", "sandbox", "sync", "conflicts", "deployments", "webhooks"):
     app.add_typer(importlib.import_module(f"deployments.commands.{_name}").app, name=_name)
 
 # Top-level commands that are not groups.
-for _name in ("demo", "serve"):
+for _name in ("demo", "serve", "receiver"):
     _module = importlib.import_module(f"deployments.commands.{_name}")
     app.command(name=_name)(getattr(_module, _name))
 

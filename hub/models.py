@@ -424,7 +424,12 @@ INBOX_STATUSES = ("pending", "processing", "done", "failed", "ignored")
 
 
 class WebhookEvent(Base):
-    """A vendor webhook, stored before it is acknowledged; `event_key` dedupes redeliveries."""
+    """A vendor webhook, stored before it is acknowledged; `event_key` dedupes redeliveries.
+
+    The receiver's dispatcher (see `hub.inbox`) claims `pending` rows that are due (`next_attempt_at`),
+    holds them `processing` under a lease (`lease_until`, `claimed_by`) while their handler starts a
+    flow run keyed by `run_key`, and closes them `done` (or `failed` after its retries, or `ignored`).
+    """
 
     __tablename__ = "webhook_events"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -438,10 +443,20 @@ class WebhookEvent(Base):
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
     error: Mapped[str | None] = mapped_column(sa.Text)
     processed_at: Mapped[datetime | None]
+    # Added by 0006 (issue 12): which block/account the event is for (a store, a third-party service),
+    # the object it is about (`order.123`, `charge.ch_...`), and the dispatcher's bookkeeping.
+    account: Mapped[str | None] = mapped_column(sa.String(100))
+    resource: Mapped[str | None] = mapped_column(sa.String(200))
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    run_key: Mapped[str | None] = mapped_column(sa.String(100))
+    replays: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     __table_args__ = (
         sa.UniqueConstraint("source", "event_key"),
         _enum_check("status", INBOX_STATUSES),
         sa.Index("ix_webhook_events_status", "status", "received_at"),
+        sa.Index("ix_webhook_events_due", "status", "next_attempt_at"),
     )
 
 

@@ -1,0 +1,1 @@
+"""The receiver's routers: webhooks (signatures) and the management API (bearer token)."""
