@@ -60,6 +60,24 @@ class Loaded:
     loaded_at: float | None = None  # wall-clock seconds; None before the first successful load
     errors: Mapping[str, str] = field(default_factory=dict)
 
+    # Clients built from these blocks, kept for as long as the blocks are (PayPal's holds an OAuth token).
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """The client of `service`'s block (built once per loaded set of blocks), or None without a block."""
+        if service not in self.clients:
+            block = self.block(service)
+            self.clients[service] = block.client() if block is not None else None
+        return self.clients[service]
+
+    async def aclose(self) -> None:
+        """Close the clients built from these blocks."""
+        for client in self.clients.values():
+            close = getattr(client, "aclose", None)
+            if close is not None:
+                await close()
+        self.clients.clear()
+
     def block(self, service: str) -> Any:
         """The block of `service` (the first store for `woocommerce`), or None."""
         if service == "woocommerce":
@@ -115,6 +133,7 @@ class Integrations:
                 loaded_at=time.time() if ok else previous.loaded_at,
                 errors=errors,
             )
+            await previous.aclose()
             if errors:
                 logger.warning("blocks not reloaded: %s", "; ".join(f"{k}: {v}" for k, v in errors.items()))
             webhooks = self.current.webhooks

@@ -225,10 +225,7 @@ class PayPal:
             webhook_id = getattr(block, "webhook_id", None)
             if block is None or not webhook_id:
                 raise _not_set_up(self.name, "save a PayPal Gateway block with webhook_id")
-            make_client = getattr(block, "client", None)
-            if make_client is None:
-                raise _not_set_up(self.name, "this PayPal Gateway block cannot build a client")
-            await verify.paypal(make_client(), incoming.headers, incoming.body, str(webhook_id))
+            await verify.paypal(loaded.client(self.name), incoming.headers, incoming.body, str(webhook_id))
             event = _object(incoming.body, self.name)
         assert event is not None
         event_id, kind = _text(event.get("id")), _text(event.get("event_type"))
@@ -343,10 +340,10 @@ class SendGrid:
     ) -> Accepted:
         if verify_signatures:
             block = loaded.block(self.name)
-            key = getattr(block, "event_webhook_public_key", None)
+            key = getattr(block, "verification_key", None)
             if not key:
                 raise _not_set_up(
-                    self.name, "save a SendGrid Email Provider block with event_webhook_public_key"
+                    self.name, "save a SendGrid Email Provider block with verification_key"
                 )
             verify.sendgrid(
                 incoming.body,

@@ -77,10 +77,10 @@ def stripe(body: bytes, header: str | None, secret: str, tolerance_s: int) -> No
 
 async def paypal(client: Any, headers: Mapping[str, str], body: bytes, webhook_id: str) -> None:
     """PayPal's verify-webhook-signature API, through the PayPal Gateway block's client:
-    `await client.verify_webhook_signature(headers, body, webhook_id) -> bool`."""
+    `await client.verify_webhook_signature(headers=, body=, webhook_id=) -> bool`."""
     if not headers.get("paypal-transmission-sig"):
         raise _missing("PAYPAL-TRANSMISSION-SIG", "paypal")
-    if not await client.verify_webhook_signature(headers, body, webhook_id):
+    if not await client.verify_webhook_signature(headers=headers, body=body, webhook_id=webhook_id):
         raise _wrong("paypal")
 
 
@@ -171,7 +171,7 @@ def sendgrid(
     except ValueError:
         raise Rejected(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the SendGrid block's event_webhook_public_key is not a valid public key",
+            "the SendGrid block's verification_key is not a valid public key",
             source="sendgrid",
         ) from None
     try:

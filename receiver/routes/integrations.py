@@ -79,7 +79,7 @@ def _service_status(rt: RuntimeDep, service: str) -> dict[str, Any]:
         "square": "webhook_signature_key",
         "authorizenet": "signature_key",
         "twilio": "auth_token",
-        "sendgrid": "event_webhook_public_key",
+        "sendgrid": "verification_key",
         "third-party": "secrets",
     }[service]
     has_secret = block is not None and bool(getattr(block, secret_field, None))

@@ -448,7 +448,7 @@ def test_sendgrid_batches_store_one_row_per_event(receiver: Any, engine: sa.Engi
 
     key = SendGridKey()
     SendGridEmail(
-        api_key="SG.x", from_email="noreply@example.com", event_webhook_public_key=key.public_key
+        api_key="SG.x", from_email="noreply@example.com", verification_key=key.public_key
     ).save(names, overwrite=True)
     running = receiver(block_kwargs={})
     running.call(
@@ -504,7 +504,7 @@ class FakePayPalClient:
 
     calls: list[tuple[dict[str, str], bytes, str]] = []
 
-    async def verify_webhook_signature(self, headers: Any, body: bytes, webhook_id: str) -> bool:
+    async def verify_webhook_signature(self, *, headers: Any, body: bytes, webhook_id: str) -> bool:
         FakePayPalClient.calls.append((dict(headers), body, webhook_id))
         return headers.get("paypal-transmission-sig") == "good"
 
