@@ -35,7 +35,7 @@ from hub.reconciliation._persist import (
     start_run,
     write_csv,
 )
-from hub.reconciliation._read import read_sides, read_totals
+from hub.reconciliation._read import read_sides, totals
 from hub.reconciliation.alerts import alert_operators
 from hub.reconciliation.settings import (
     CATEGORIES,
@@ -202,7 +202,7 @@ def _reconcile(
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN")  # pysqlite opens no transaction for reads by itself
             sides = read_sides(conn, gateway=gateway, store=store, window=window, settings=settings)
-            totals = read_totals(conn, gateway=gateway, window=window)
+            money = totals(conn, sides, gateway=gateway, window=window)
     read_s = time.perf_counter() - started
     classified = classify(sides, gateway=gateway, store=store, window=window, settings=settings, now=now)
     del sides
@@ -240,7 +240,7 @@ def _reconcile(
         pending=pending,
         changes=changes,
         read=classified.stats,
-        totals=totals,
+        totals=money,
         seconds={"read": round(read_s, 3), "match": round(match_s, 3), "persist": round(persist_s, 3)},
     )
 

@@ -49,6 +49,7 @@ gateway's grace window is `pending`, else `open` (a break).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from hub.ledger import CURRENCY_EXPONENTS
-from hub.reconciliation._read import NO_ORDER, NO_TIME, Sides
+from hub.reconciliation._read import NO_ORDER, NO_TIME, RANK_STATUS, Sides
 from hub.reconciliation.settings import SEVERITY, ReconciliationSettings, Window
 
 OPEN = ("processing", "completed", "on-hold")
@@ -95,28 +96,33 @@ def _epoch(t: datetime) -> int:
     return int(t.timestamp())
 
 
-def _money(amount: pd.Series | np.ndarray, currency: pd.Series | np.ndarray) -> pd.Series:
-    """`12.34 USD` for each amount in minor units, with its currency's decimals."""
-    amount = pd.Series(np.asarray(amount, dtype=np.int64))
-    currency = pd.Series(np.asarray(currency, dtype=object))
-    exps = currency.map(lambda c: CURRENCY_EXPONENTS.get(c, 2)).astype(np.int64)
-    mag = amount.abs()
-    text = pd.Series("", index=amount.index, dtype=object)
-    for exp in exps.unique():
-        rows = (exps == exp).to_numpy()
-        m = mag[rows]
-        scale = 10 ** int(exp)
-        text[rows] = (
-            m.astype(str)
-            if exp == 0
-            else (m // scale).astype(str) + "." + (m % scale).astype(str).str.zfill(int(exp))
-        )
-    sign = pd.Series(np.where(amount < 0, "-", ""), dtype=object)
-    return sign + text + " " + currency
+def _money(amount: np.ndarray, currency: np.ndarray) -> np.ndarray:
+    """`12.34 USD` for each amount in minor units, with its currency's decimals (for messages)."""
+    amount = np.asarray(amount, dtype=np.int64)
+    currency = np.asarray(currency, dtype=object)
+    exps = pd.Series(currency, dtype=object).map(lambda c: CURRENCY_EXPONENTS.get(c, 2)).to_numpy(np.int64)
+    mag = np.abs(amount)
+    text = np.empty(len(amount), dtype=object)
+    for exp in np.unique(exps):
+        rows = exps == exp
+        whole = mag[rows] // 10 ** int(exp)
+        part = pd.Series(mag[rows] % 10 ** int(exp)).astype(str).str.zfill(int(exp)).to_numpy(dtype=object)
+        whole_s = pd.Series(whole).astype(str).to_numpy(dtype=object)
+        text[rows] = whole_s if exp == 0 else whole_s + "." + part
+    return np.where(amount < 0, "-", "").astype(object) + text + " " + currency
 
 
-def _s(values: pd.Series) -> pd.Series:
-    return values.astype(str)
+def _text(values: np.ndarray) -> np.ndarray:
+    return pd.Series(values).astype(str).to_numpy(dtype=object)
+
+
+def _cat(*parts: object) -> np.ndarray:
+    """Element-wise concatenation of strings and object arrays (of one length)."""
+    n = next(len(p) for p in parts if isinstance(p, np.ndarray))
+    out = np.full(n, "", dtype=object)
+    for part in parts:
+        out = out + part
+    return out
 
 
 def classify(
@@ -133,129 +139,134 @@ def classify(
     grace = int(settings.grace.get(gateway, pd.Timedelta(0)).total_seconds())
     tol = int(settings.match_tolerance.total_seconds())
 
-    charges = sides.charges.reset_index(drop=True)
+    # The gateway's charges as arrays, indexed by position (cidx).
+    charges = sides.charges
     n_charges = len(charges)
     cidx = np.arange(n_charges)
     c_id = charges["id"].to_numpy(dtype=object)
-    c_status = charges["status"].to_numpy(dtype=object)
-    c_ok = (c_status == "succeeded") & charges["captured"].to_numpy(dtype=bool)
+    c_rank = charges["rank"].to_numpy(dtype=np.int64)
+    c_status = RANK_STATUS[c_rank]
+    c_cur = charges["currency"].to_numpy(dtype=object)
+    c_decline = charges["decline"].to_numpy(dtype=object)
+    c_ok = c_rank == 0
     c_amount = charges["amount"].to_numpy(dtype=np.int64)
     c_created = charges["created"].to_numpy(dtype=np.int64)
     c_order = charges["order_id"].to_numpy(dtype=np.int64)
-    c_rank = np.select(
-        [c_ok, (c_status == "succeeded"), (c_status == "pending")], [0, 1, 2], default=3
-    ).astype(np.int8)
 
+    # The store's orders paid through this gateway, as arrays indexed by position.
     orders = sides.orders
-    og = orders.loc[orders["gateway"] == gateway].reset_index(drop=True)
-    t_o = np.where(og["t_paid"].to_numpy() != NO_TIME, og["t_paid"].to_numpy(), og["t_created"].to_numpy())
-    og["t_o"] = t_o
-    status = og["status"]
-    is_open = status.isin(OPEN).to_numpy()
-    is_refunded = (status == "refunded").to_numpy()
-    is_unpaid = status.isin(UNPAID).to_numpy()
+    og = orders.loc[orders["gateway"].to_numpy(dtype=object) == gateway]
+    o_id = og["order_id"].to_numpy(dtype=np.int64)
+    o_status = og["status"].to_numpy(dtype=object)
+    o_txn = og["txn"].to_numpy(dtype=object)
+    o_cur = og["currency"].to_numpy(dtype=object)
+    o_txn_k = og["txn_k"].to_numpy(dtype=np.int64)
+    o_total = og["total"].to_numpy(dtype=np.int64)
+    t_o = og["t_o"].to_numpy(dtype=np.int64)
+    is_open = np.isin(o_status, OPEN)
+    is_refunded = o_status == "refunded"
+    is_unpaid = np.isin(o_status, UNPAID)
     known = is_open | is_refunded | is_unpaid
-    paid = (og["t_paid"].to_numpy() != NO_TIME) & (og["txn"].to_numpy(dtype=object) != "")
-    expects = paid & ~is_unpaid
-    t_mod = og["t_modified"].to_numpy()
+    expects = og["paid"].to_numpy(dtype=bool) & (o_txn != "") & ~is_unpaid
     o_in_window = (t_o >= ws) & (t_o < we)
-    o_scope = o_in_window | ((t_mod >= ws) & (t_mod < we))
-    og["expects"] = expects
-    og["scope"] = o_scope
+    o_scope = o_in_window | og["touched"].to_numpy(dtype=bool)
+    n_orders = len(o_id)
+    opos = np.arange(n_orders)
 
     # --- 1 and 2: by transaction id, then by the order the gateway carries -------------------------------
-    ids = pd.DataFrame({"cidx": cidx, "key": c_id})
-    alts = pd.DataFrame({"cidx": cidx, "key": charges["alt"].to_numpy(dtype=object)})
-    alts = alts[alts["key"] != ""]
-    with_txn = og.loc[og["txn"] != "", ["order_id", "txn"]].rename(columns={"txn": "key"})
-    by_txn = pd.concat([with_txn.merge(ids, on="key"), with_txn.merge(alts, on="key")], ignore_index=True)
-    by_txn["pri"] = np.where(c_order[by_txn["cidx"].to_numpy()] == by_txn["order_id"].to_numpy(), 0, 1)
-    named = pd.DataFrame({"cidx": cidx[c_order != NO_ORDER], "order_id": c_order[c_order != NO_ORDER]})
-    by_meta = named.merge(og[["order_id"]], on="order_id")
-    by_meta["pri"] = 2
-    pairs = pd.concat([by_txn[["order_id", "cidx", "pri"]], by_meta], ignore_index=True)
-    pairs = _one_order_per_charge(pairs)
+    # Codes of charge ids, alternate ids and transaction ids share one key space (`_read._codes`).
+    id_k = charges["id_k"].to_numpy(dtype=np.int64)
+    alt_k = charges["alt_k"].to_numpy(dtype=np.int64)
+    n_keys = int(max(id_k.max(initial=-1), alt_k.max(initial=-1), o_txn_k.max(initial=-1))) + 1
+    charge_of_key = np.full(n_keys + 1, -1, dtype=np.int64)  # key -1 (none) lands on the last slot
+    charge_of_key[id_k] = cidx
+    by_id = charge_of_key[o_txn_k]
+    hit = (o_txn_k >= 0) & (by_id >= 0)
+    by_txn = pd.DataFrame({"opos": opos[hit], "cidx": by_id[hit]})
+    with_alt = alt_k >= 0
+    if with_alt.any():  # several charges may share a payment intent (a declined attempt, then the payment)
+        by_alt = pd.DataFrame({"opos": opos[o_txn_k >= 0], "key": o_txn_k[o_txn_k >= 0]}).merge(
+            pd.DataFrame({"cidx": cidx[with_alt], "key": alt_k[with_alt]}), on="key"
+        )
+        by_txn = pd.concat([by_txn, by_alt[["opos", "cidx"]]], ignore_index=True)
+    by_txn["pri"] = np.where(c_order[by_txn["cidx"].to_numpy()] == o_id[by_txn["opos"].to_numpy()], 0, 1)
+    pos_of_order = pd.Series(opos, index=o_id)
+    named = c_order != NO_ORDER
+    meta_pos = pos_of_order.reindex(c_order[named]).to_numpy()
+    found_meta = ~np.isnan(meta_pos)
+    by_meta = pd.DataFrame(
+        {"opos": meta_pos[found_meta].astype(np.int64), "cidx": cidx[named][found_meta], "pri": 2}
+    )
+    pairs = _one_order_per_charge(pd.concat([by_txn, by_meta], ignore_index=True))
 
     # --- 3: by amount and time, for orders that expect a payment and have none ---------------------------
     claimed = np.zeros(n_charges, dtype=bool)
     claimed[pairs["cidx"].to_numpy()] = True
-    needy = og.loc[
-        expects & ~og["order_id"].isin(pairs["order_id"]).to_numpy(), ["order_id", "currency", "total", "t_o"]
-    ]
+    has_pair = np.zeros(n_orders, dtype=bool)
+    has_pair[pairs["opos"].to_numpy()] = True
+    needy = expects & ~has_pair
     free = (c_order == NO_ORDER) & c_ok & ~claimed
-    if len(needy) and free.any():
-        left = needy.rename(columns={"total": "amount", "t_o": "t"}).sort_values("t")
+    if needy.any() and free.any():
+        left = pd.DataFrame(
+            {"opos": opos[needy], "currency": o_cur[needy], "amount": o_total[needy], "t": t_o[needy]}
+        ).sort_values("t")
         right = pd.DataFrame(
-            {
-                "cidx": cidx[free],
-                "currency": charges["currency"].to_numpy(dtype=object)[free],
-                "amount": c_amount[free],
-                "t": c_created[free],
-            }
+            {"cidx": cidx[free], "currency": c_cur[free], "amount": c_amount[free], "t": c_created[free]}
         ).sort_values("t")
         near = pd.merge_asof(
             left, right, on="t", by=["currency", "amount"], tolerance=tol, direction="nearest"
         ).dropna(subset=["cidx"])
-        near["cidx"] = near["cidx"].astype(np.int64)
+        near = near.assign(cidx=near["cidx"].astype(np.int64))
         near = near[~near["cidx"].duplicated(keep=False)]
         if len(near):
-            near = near[["order_id", "cidx"]].assign(pri=3)
-            pairs = pd.concat([pairs, near], ignore_index=True)
+            pairs = pd.concat([pairs, near[["opos", "cidx"]].assign(pri=3)], ignore_index=True)
             claimed[near["cidx"].to_numpy()] = True
 
     # --- each order's payment P ---------------------------------------------------------------------------
     pc = pairs["cidx"].to_numpy()
     pairs["rank"] = c_rank[pc]
-    pairs["via_txn"] = pairs["pri"].to_numpy() <= 1
+    pairs["not_txn"] = pairs["pri"].to_numpy() > 1
     pairs["created"] = c_created[pc]
     best = _first_per_order(pairs)
-    og = og.merge(best.rename(columns={"cidx": "p", "via_txn": "p_via_txn"}), on="order_id", how="left")
-    has_p = og["p"].notna().to_numpy()
-    p = og["p"].fillna(0).astype(np.int64).to_numpy()
-    p_via_txn = og["p_via_txn"].fillna(False).astype(bool).to_numpy()
-    p_rank = np.where(has_p, c_rank[p], 9)
+    p = np.full(n_orders, -1, dtype=np.int64)
+    p[best["opos"].to_numpy()] = best["cidx"].to_numpy()
+    has_p = p >= 0
+    p_via_txn = np.zeros(n_orders, dtype=bool)
+    p_via_txn[best["opos"].to_numpy()] = ~best["not_txn"].to_numpy(dtype=bool)
+    pp = np.where(has_p, p, 0)  # safe indices; every use is masked by has_p
+    p_rank = np.where(has_p, c_rank[pp], 9)  # 3 failed and 4 canceled count as not through
 
     # --- what came back on each charge --------------------------------------------------------------------
     kids = sides.children
-    id_to_cidx = pd.Series(cidx, index=c_id)
-    kids = kids.assign(pc=kids["parent"].map(id_to_cidx)).dropna(subset=["pc"])
-    kids["pc"] = kids["pc"].astype(np.int64)
-    refunds = kids[(kids["kind"] == "refund") & (kids["status"] != "failed")]
-    disputes = kids[kids["kind"] == "dispute"]
-    lost = disputes[disputes["status"] == "lost"]
-    ref_sum = np.bincount(refunds["pc"], weights=refunds["amount"], minlength=n_charges).astype(np.int64)
-    lost_sum = np.bincount(lost["pc"], weights=lost["amount"], minlength=n_charges).astype(np.int64)
-    ref_last = np.full(n_charges, NO_TIME, dtype=np.int64)
-    np.maximum.at(ref_last, refunds["pc"].to_numpy(), refunds["created"].to_numpy())
-    np.maximum.at(ref_last, lost["pc"].to_numpy(), lost["created"].to_numpy())
+    k_pos = charge_of_key[kids["parent_k"].to_numpy(dtype=np.int64)]
+    k_ok = k_pos >= 0
+    k_pc = k_pos[k_ok]
+    k_kind = kids["kind"].to_numpy(dtype=object)[k_ok]
+    k_status = kids["status"].to_numpy(dtype=object)[k_ok]
+    k_amount = kids["amount"].to_numpy(dtype=np.int64)[k_ok]
+    k_created = kids["created"].to_numpy(dtype=np.int64)[k_ok]
+    k_updated = kids["updated"].to_numpy(dtype=np.int64)[k_ok]
+    k_id = kids["id"].to_numpy(dtype=object)[k_ok]
+    is_refund = (k_kind == "refund") & (k_status != "failed")
+    is_dispute = k_kind == "dispute"
+    is_lost = is_dispute & (k_status == "lost")
+    ref_sum = np.bincount(k_pc[is_refund], weights=k_amount[is_refund], minlength=n_charges).astype(np.int64)
+    lost_sum = np.bincount(k_pc[is_lost], weights=k_amount[is_lost], minlength=n_charges).astype(np.int64)
+    back_last = np.full(n_charges, NO_TIME, dtype=np.int64)
+    np.maximum.at(back_last, k_pc[is_refund | is_lost], k_created[is_refund | is_lost])
     returned = np.maximum(charges["refunded"].to_numpy(dtype=np.int64), ref_sum) + lost_sum
     full = (returned >= c_amount) & (c_amount > 0)
 
     # --- scope ---------------------------------------------------------------------------------------------
-    c_scope = (c_created >= ws) & (c_created < we)
-    touched = kids[
-        ((kids["created"] >= ws) & (kids["created"] < we))
-        | ((kids["updated"] >= ws) & (kids["updated"] < we))
-    ]
-    c_scope[touched["pc"].to_numpy()] = True
-    scoped_orders = og.loc[o_scope, "order_id"]
-    c_scope[pairs.loc[pairs["order_id"].isin(scoped_orders), "cidx"].to_numpy()] = True
-
-    # Order-level arrays, aligned with og (P's values where it has one).
-    o_id = og["order_id"].to_numpy()
-    o_txn = og["txn"].to_numpy(dtype=object)
-    o_cur = og["currency"].to_numpy(dtype=object)
-    o_total = og["total"].to_numpy()
-    o_status = og["status"].to_numpy(dtype=object)
-    p_id = np.where(has_p, c_id[p], "")
-    p_cur = np.where(has_p, charges["currency"].to_numpy(dtype=object)[p], "")
-    p_amount = np.where(has_p, c_amount[p], 0)
-    p_created = np.where(has_p, c_created[p], NO_TIME)
-    p_full = has_p & full[p]
-    p_scope = has_p & c_scope[p]
-    p_status = np.where(has_p, c_status[p], "")
-    p_decline = np.where(has_p, charges["decline"].to_numpy(dtype=object)[p], "")
-    p_ref_last = np.where(has_p, ref_last[p], NO_TIME)
+    c_in_window = (c_created >= ws) & (c_created < we)
+    c_scope = c_in_window.copy()
+    k_touch = ((k_created >= ws) & (k_created < we)) | ((k_updated >= ws) & (k_updated < we))
+    c_scope[k_pc[k_touch]] = True
+    scoped_pairs = o_scope[pairs["opos"].to_numpy()]
+    c_scope[pairs["cidx"].to_numpy()[scoped_pairs]] = True
+    p_scope = has_p & c_scope[pp]
+    p_created = np.where(has_p, c_created[pp], NO_TIME)
+    evidence_po = np.maximum(p_created, t_o)
 
     found: list[pd.DataFrame] = []
 
@@ -268,7 +279,7 @@ def classify(
         anchor_id: np.ndarray,
         occurred: np.ndarray,
         evidence: np.ndarray,
-        message: pd.Series | np.ndarray,
+        message: Callable[[np.ndarray], np.ndarray],
         related_id: np.ndarray | None = None,
         expected: np.ndarray | None = None,
         actual: np.ndarray | None = None,
@@ -276,71 +287,91 @@ def classify(
         order_currency: np.ndarray | None = None,
         key_extra: np.ndarray | None = None,
     ) -> None:
-        """Items of `category` for the rows of `rows` (a mask); every array is aligned with the mask."""
-        n = int(rows.sum())
-        if n == 0:
+        """Items of `category` for the positions where `rows` is true; every array is aligned with it, and
+        `message` builds the texts for the selected positions only."""
+        r = np.flatnonzero(rows)
+        if not len(r):
             return
 
-        def pick(values: np.ndarray | pd.Series | None, default: object) -> np.ndarray:
+        def pick(values: np.ndarray | None, default: object) -> np.ndarray:
             if values is None:
-                return np.full(n, default, dtype=object)
-            return np.asarray(values, dtype=object if default in ("", None) else None)[rows]
+                return np.full(len(r), default, dtype=object)
+            return np.asarray(values)[r]
 
         found.append(
             pd.DataFrame(
                 {
                     "category": category,
                     "order_id": pick(order_id, NO_ORDER).astype(np.int64),
-                    "gateway_id": pick(gateway_id, ""),
-                    "related_id": pick(related_id, ""),
-                    "anchor_id": pick(anchor_id, ""),
-                    "expected_minor": pick(expected, None),
-                    "actual_minor": pick(actual, None),
-                    "currency": pick(currency, ""),
-                    "order_currency": pick(order_currency, ""),
-                    "message": pick(message, ""),
+                    "gateway_id": pick(gateway_id, "").astype(object),
+                    "related_id": pick(related_id, "").astype(object),
+                    "anchor_id": pick(anchor_id, "").astype(object),
+                    "expected_minor": pick(expected, None).astype(object),
+                    "actual_minor": pick(actual, None).astype(object),
+                    "currency": pick(currency, "").astype(object),
+                    "order_currency": pick(order_currency, "").astype(object),
+                    "message": message(r),
                     "occurred_at": pick(occurred, NO_TIME).astype(np.int64),
                     "evidence_at": pick(evidence, NO_TIME).astype(np.int64),
-                    "extra": pick(key_extra, ""),
+                    "extra": pick(key_extra, "").astype(object),
                 }
             )
         )
 
-    oid_s = pd.Series(o_id.astype(str))
-    status_s = pd.Series(o_status)
-    order_anchor = np.array([f"order:{store}:"], dtype=object) + oid_s.to_numpy(dtype=object)
-    evidence_po = np.maximum(p_created, t_o)
+    # Order-level views of P (valid where has_p).
+    p_id = c_id[pp]
+    p_cur = c_cur[pp]
+    p_amount = c_amount[pp]
+    p_full = has_p & full[pp]
 
-    # missing_payment, and status_mismatch where the payment did not go through.
+    def order_anchor(r: np.ndarray) -> np.ndarray:
+        return _cat(f"order:{store}:", _text(o_id[r]))
+
+    anchors_o = np.empty(n_orders, dtype=object)
+    in_scope_orders = np.flatnonzero(o_scope)
+    anchors_o[in_scope_orders] = order_anchor(in_scope_orders) if len(in_scope_orders) else anchors_o[:0]
+
+    # missing_payment: no charge, or only declined ones the transaction id does not name.
     no_charge = expects & ~has_p
-    only_declines = expects & has_p & (p_rank == 3) & ~p_via_txn
-    rows = (no_charge | only_declines) & o_scope
+    only_declines = expects & has_p & (p_rank >= 3) & ~p_via_txn
     add(
         "missing_payment",
-        rows,
+        (no_charge | only_declines) & o_scope,
         order_id=o_id,
         gateway_id=o_txn,
-        anchor_id=order_anchor,
+        anchor_id=anchors_o,
         occurred=t_o,
         evidence=t_o,
         expected=o_total,
-        order_currency=o_cur,
         currency=o_cur,
-        message="order "
-        + oid_s
-        + " is "
-        + status_s
-        + ", paid with transaction "
-        + pd.Series(o_txn)
-        + "; "
-        + gateway
-        + " has no such charge",
+        order_currency=o_cur,
+        message=lambda r: _cat(
+            "order ",
+            _text(o_id[r]),
+            " is ",
+            o_status[r],
+            ", paid with transaction ",
+            o_txn[r],
+            "; ",
+            gateway,
+            " has no such charge",
+        ),
     )
-    failed = expects & has_p & (p_rank == 3) & p_via_txn
+
+    # status_mismatch: the payment the order names did not go through.
+    failed = expects & has_p & (p_rank >= 3) & p_via_txn
     uncaptured = expects & has_p & (p_rank == 1)
     pending = expects & has_p & (p_rank == 2)
-    decline = pd.Series(np.where(p_decline != "", " (" + p_decline.astype(object) + ")", ""))
-    pid_s = pd.Series(p_id)
+
+    def why_not(r: np.ndarray) -> np.ndarray:
+        decline = c_decline[pp[r]]
+        failed_text = _cat(" ", c_status[pp[r]], np.where(decline != "", _cat(" (", decline, ")"), ""))
+        return np.where(
+            failed[r],
+            failed_text,
+            np.where(uncaptured[r], " is authorised and not captured", " is still pending"),
+        )
+
     add(
         "status_mismatch",
         (failed | uncaptured | pending) & p_scope,
@@ -353,27 +384,14 @@ def classify(
         actual=p_amount,
         currency=p_cur,
         order_currency=o_cur,
-        message="order "
-        + oid_s
-        + " is "
-        + status_s
-        + ", but charge "
-        + pid_s
-        + pd.Series(
-            np.select(
-                [failed, uncaptured],
-                [" " + pd.Series(p_status) + decline, " is authorised and not captured"],
-                default=" is still pending",
-            )
+        message=lambda r: _cat(
+            "order ", _text(o_id[r]), " is ", o_status[r], ", but charge ", p_id[r], why_not(r)
         ),
     )
 
     ok = has_p & (p_rank == 0)
-    # currency and amount
-    cur_mis = ok & expects & (p_cur != o_cur)
+    cur_mis = ok & expects & (c_cur[pp] != o_cur)
     amt_mis = ok & expects & ~cur_mis & (p_amount != o_total)
-    total_s = _money(pd.Series(o_total), pd.Series(o_cur))
-    charged_s = _money(pd.Series(p_amount), pd.Series(np.where(has_p, p_cur, o_cur)))
     for category, rows in (("currency_mismatch", cur_mis), ("amount_mismatch", amt_mis)):
         add(
             category,
@@ -387,14 +405,37 @@ def classify(
             actual=p_amount,
             currency=p_cur,
             order_currency=o_cur,
-            message="order " + oid_s + " total " + total_s + ", charged " + charged_s + " (" + pid_s + ")",
+            message=lambda r: _cat(
+                "order ",
+                _text(o_id[r]),
+                " total ",
+                _money(o_total[r], o_cur[r]),
+                ", charged ",
+                _money(p_amount[r], p_cur[r]),
+                " (",
+                p_id[r],
+                ")",
+            ),
         )
 
-    # status against what the gateway returned
+    # status_mismatch: the order's status against what the gateway returned.
     open_full = ok & expects & is_open & p_full
     refunded_short = ok & expects & is_refunded & ~p_full
     unexpected = ok & ~expects & known & ~p_full
-    returned_s = _money(pd.Series(np.where(has_p, returned[p], 0)), pd.Series(np.where(has_p, p_cur, o_cur)))
+
+    def status_text(r: np.ndarray) -> np.ndarray:
+        return np.where(
+            open_full[r],
+            _cat(", but charge ", p_id[r], " was returned in full at ", gateway),
+            np.where(
+                refunded_short[r],
+                _cat(
+                    ", but ", gateway, " returned ", _money(returned[pp[r]], p_cur[r]), " of charge ", p_id[r]
+                ),
+                _cat(" (not paid), but charge ", p_id[r], " succeeded and was not returned"),
+            ),
+        )
+
     add(
         "status_mismatch",
         (open_full | refunded_short | unexpected) & p_scope,
@@ -402,248 +443,244 @@ def classify(
         gateway_id=p_id,
         anchor_id=p_id,
         occurred=p_created,
-        evidence=np.maximum(evidence_po, p_ref_last),
+        evidence=np.maximum(evidence_po, np.where(has_p, back_last[pp], NO_TIME)),
         expected=o_total,
         actual=p_amount,
         currency=p_cur,
         order_currency=o_cur,
-        message="order "
-        + oid_s
-        + " is "
-        + status_s
-        + pd.Series(
-            np.select(
-                [open_full, refunded_short],
-                [
-                    ", but charge " + pid_s + " was returned in full at " + gateway,
-                    ", but " + gateway + " returned " + returned_s + " of charge " + pid_s,
-                ],
-                default=" (not paid), but charge " + pid_s + " succeeded and was not returned",
-            )
-        ),
+        message=lambda r: _cat("order ", _text(o_id[r]), " is ", o_status[r], status_text(r)),
     )
 
-    # refunds, paired one to one by amount
+    # refund_not_mirrored: refunds paired one to one by amount, leftovers on either side.
     pairing = ok & expects & ~open_full & ~refunded_short & p_scope
     if pairing.any():
-        found_refunds = _unpaired_refunds(
-            og.loc[pairing, ["order_id", "t_o"]].assign(p=p[pairing]),
-            refunds,
+        gw_side, store_side = _unpaired_refunds(
+            pd.DataFrame({"order_id": o_id[pairing], "t_o": t_o[pairing], "p": p[pairing]}),
+            pd.DataFrame(
+                {
+                    "pc": k_pc[is_refund],
+                    "id": k_id[is_refund],
+                    "amount": k_amount[is_refund],
+                    "created": k_created[is_refund],
+                }
+            ),
             sides.order_refunds,
         )
-        gw_side, store_side = found_refunds
         if len(gw_side):
-            pcs = gw_side["p"].to_numpy()
-            cur = charges["currency"].to_numpy(dtype=object)[pcs]
+            gpc = gw_side["p"].to_numpy()
+            g_amount = gw_side["amount"].to_numpy(dtype=np.int64)
+            g_order = gw_side["order_id"].to_numpy(dtype=np.int64)
+            everything = np.ones(len(gw_side), dtype=bool)
             add(
                 "refund_not_mirrored",
-                np.ones(len(gw_side), dtype=bool),
-                order_id=gw_side["order_id"].to_numpy(),
+                everything,
+                order_id=g_order,
                 gateway_id=gw_side["id"].to_numpy(dtype=object),
-                related_id=c_id[pcs],
-                anchor_id=c_id[pcs],
-                occurred=c_created[pcs],
+                related_id=c_id[gpc],
+                anchor_id=c_id[gpc],
+                occurred=c_created[gpc],
                 evidence=np.maximum(gw_side["created"].to_numpy(), gw_side["t_o"].to_numpy()),
-                actual=gw_side["amount"].to_numpy(),
-                currency=cur,
-                message=gateway
-                + " refunded "
-                + _money(gw_side["amount"].reset_index(drop=True), pd.Series(cur))
-                + " of "
-                + pd.Series(c_id[pcs])
-                + "; order "
-                + _s(gw_side["order_id"].reset_index(drop=True))
-                + " does not show it",
+                actual=g_amount,
+                currency=c_cur[gpc],
+                message=lambda r: _cat(
+                    gateway,
+                    " refunded ",
+                    _money(g_amount[r], c_cur[gpc[r]]),
+                    " of ",
+                    c_id[gpc[r]],
+                    "; order ",
+                    _text(g_order[r]),
+                    " does not show it",
+                ),
             )
-        store_side = (
-            store_side[~(lost_sum[store_side["p"].to_numpy()] > 0)] if len(store_side) else store_side
-        )
         if len(store_side):
-            pcs = store_side["p"].to_numpy()
-            cur = charges["currency"].to_numpy(dtype=object)[pcs]
-            rid = _s(store_side["refund_id"].reset_index(drop=True))
+            store_side = store_side[lost_sum[store_side["p"].to_numpy()] == 0]
+        if len(store_side):
+            spc = store_side["p"].to_numpy()
+            s_amount = store_side["amount"].to_numpy(dtype=np.int64)
+            s_order = store_side["order_id"].to_numpy(dtype=np.int64)
+            s_refund = _text(store_side["refund_id"].to_numpy())
             add(
                 "refund_not_mirrored",
                 np.ones(len(store_side), dtype=bool),
-                order_id=store_side["order_id"].to_numpy(),
-                gateway_id=c_id[pcs],
-                anchor_id=c_id[pcs],
-                occurred=c_created[pcs],
+                order_id=s_order,
+                gateway_id=c_id[spc],
+                anchor_id=c_id[spc],
+                occurred=c_created[spc],
                 evidence=np.maximum(store_side["t_created"].to_numpy(), store_side["t_o"].to_numpy()),
-                expected=store_side["amount"].to_numpy(),
-                currency=cur,
-                key_extra=("wc-refund:" + rid).to_numpy(dtype=object),
-                message="order "
-                + _s(store_side["order_id"].reset_index(drop=True))
-                + " shows refund #"
-                + rid
-                + " of "
-                + _money(store_side["amount"].reset_index(drop=True), pd.Series(cur))
-                + "; "
-                + gateway
-                + " has no such refund of "
-                + pd.Series(c_id[pcs]),
+                expected=s_amount,
+                currency=c_cur[spc],
+                key_extra=_cat("wc-refund:", s_refund),
+                message=lambda r: _cat(
+                    "order ",
+                    _text(s_order[r]),
+                    " shows refund #",
+                    s_refund[r],
+                    " of ",
+                    _money(s_amount[r], c_cur[spc[r]]),
+                    "; ",
+                    gateway,
+                    " has no such refund of ",
+                    c_id[spc[r]],
+                ),
             )
 
-    # duplicates: the order's other successful charges
-    others = pairs.merge(best[["order_id", "cidx"]].rename(columns={"cidx": "p"}), on="order_id")
-    others = others[(others["cidx"] != others["p"])]
+    # duplicate_charge: the order's other successful charges.
+    others = pairs[pairs["cidx"].to_numpy() != p[pairs["opos"].to_numpy()]]
     oc = others["cidx"].to_numpy()
-    others = others[c_ok[oc] & ~full[oc] & c_scope[oc]]
-    if len(others):
-        oc = others["cidx"].to_numpy()
-        t_of = pd.Series(t_o, index=o_id)
-        add(
-            "duplicate_charge",
-            np.ones(len(others), dtype=bool),
-            order_id=others["order_id"].to_numpy(),
-            gateway_id=c_id[oc],
-            related_id=c_id[others["p"].to_numpy()],
-            anchor_id=c_id[oc],
-            occurred=c_created[oc],
-            evidence=np.maximum(c_created[oc], t_of.reindex(others["order_id"]).to_numpy()),
-            actual=c_amount[oc],
-            currency=charges["currency"].to_numpy(dtype=object)[oc],
-            message="order "
-            + _s(others["order_id"].reset_index(drop=True))
-            + " was charged twice: "
-            + pd.Series(c_id[others["p"].to_numpy()])
-            + " and "
-            + pd.Series(c_id[oc]),
-        )
+    keep = c_ok[oc] & ~full[oc] & c_scope[oc]
+    oc, opo = oc[keep], others["opos"].to_numpy()[keep]
+    add(
+        "duplicate_charge",
+        np.ones(len(oc), dtype=bool),
+        order_id=o_id[opo],
+        gateway_id=c_id[oc],
+        related_id=c_id[p[opo]],
+        anchor_id=c_id[oc],
+        occurred=c_created[oc],
+        evidence=np.maximum(c_created[oc], t_o[opo]),
+        actual=c_amount[oc],
+        currency=c_cur[oc],
+        message=lambda r: _cat(
+            "order ", _text(o_id[opo[r]]), " was charged twice: ", c_id[p[opo[r]]], " and ", c_id[oc[r]]
+        ),
+    )
 
-    # open disputes
-    open_disputes = disputes[(disputes["status"] == "open") & c_scope[disputes["pc"].to_numpy()]]
-    if len(open_disputes):
-        dc = open_disputes["pc"].to_numpy()
-        owner = pd.Series(pairs["order_id"].to_numpy(), index=pairs["cidx"].to_numpy())
-        order_of = owner.reindex(dc).fillna(-1).astype(np.int64).to_numpy()
-        order_of = np.where(order_of >= 0, order_of, c_order[dc])
-        cur = charges["currency"].to_numpy(dtype=object)[dc]
-        add(
-            "open_dispute",
-            np.ones(len(open_disputes), dtype=bool),
-            order_id=order_of,
-            gateway_id=open_disputes["id"].to_numpy(dtype=object),
-            related_id=c_id[dc],
-            anchor_id=c_id[dc],
-            occurred=c_created[dc],
-            evidence=open_disputes["created"].to_numpy(),
-            actual=open_disputes["amount"].to_numpy(),
-            currency=cur,
-            message=gateway
-            + " dispute "
-            + open_disputes["id"].reset_index(drop=True)
-            + " on "
-            + pd.Series(c_id[dc])
-            + " ("
-            + _money(open_disputes["amount"].reset_index(drop=True), pd.Series(cur))
-            + ") is open",
-        )
+    # open_dispute: open disputes on charges in scope.
+    od = is_dispute & (k_status == "open") & c_scope[k_pc]
+    dpc = k_pc[od]
+    owner = np.full(n_charges, NO_ORDER, dtype=np.int64)
+    owner[pairs["cidx"].to_numpy()] = o_id[pairs["opos"].to_numpy()]
+    d_order = np.where(owner[dpc] != NO_ORDER, owner[dpc], c_order[dpc])
+    d_id, d_amount = k_id[od], k_amount[od]
+    add(
+        "open_dispute",
+        np.ones(len(dpc), dtype=bool),
+        order_id=d_order,
+        gateway_id=d_id,
+        related_id=c_id[dpc],
+        anchor_id=c_id[dpc],
+        occurred=c_created[dpc],
+        evidence=k_created[od],
+        actual=d_amount,
+        currency=c_cur[dpc],
+        message=lambda r: _cat(
+            gateway,
+            " dispute ",
+            d_id[r],
+            " on ",
+            c_id[dpc[r]],
+            " (",
+            _money(d_amount[r], c_cur[dpc[r]]),
+            ") is open",
+        ),
+    )
 
-    # charges no order of this gateway claims
-    orphan = c_ok & ~claimed & ~full & c_scope
-    if orphan.any():
-        oc = np.flatnonzero(orphan)
-        named_order = c_order[oc]
+    # missing_order: successful charges no order of this gateway claims (not returned in full).
+    orphan = np.flatnonzero(c_ok & ~claimed & ~full & c_scope)
+    if len(orphan):
+        named_order = c_order[orphan]
         elsewhere = orders.drop_duplicates("order_id").set_index("order_id")["method"]
         method = elsewhere.reindex(named_order).fillna("").to_numpy(dtype=object)
-        named_text = named_order.astype(str).astype(object)
+        named_text = _text(named_order)
         why = np.where(
             named_order == NO_ORDER,
             "names no order",
             np.where(
                 method != "",
-                "names order " + named_text + ", paid through " + method,
-                "names order " + named_text + ", which does not exist",
+                _cat("names order ", named_text, ", paid through ", method),
+                _cat("names order ", named_text, ", which does not exist"),
             ),
         )
-        cur = charges["currency"].to_numpy(dtype=object)[oc]
         add(
             "missing_order",
-            np.ones(len(oc), dtype=bool),
+            np.ones(len(orphan), dtype=bool),
             order_id=named_order,
-            gateway_id=c_id[oc],
-            anchor_id=c_id[oc],
-            occurred=c_created[oc],
-            evidence=c_created[oc],
-            actual=c_amount[oc],
-            currency=cur,
-            message=gateway
-            + " charge "
-            + pd.Series(c_id[oc])
-            + " of "
-            + _money(c_amount[oc], cur)
-            + " "
-            + pd.Series(why, dtype=object),
+            gateway_id=c_id[orphan],
+            anchor_id=c_id[orphan],
+            occurred=c_created[orphan],
+            evidence=c_created[orphan],
+            actual=c_amount[orphan],
+            currency=c_cur[orphan],
+            message=lambda r: _cat(
+                gateway,
+                " charge ",
+                c_id[orphan[r]],
+                " of ",
+                _money(c_amount[orphan[r]], c_cur[orphan[r]]),
+                " ",
+                why[r],
+            ),
         )
 
-    # payouts
+    # payout_mismatch: a payout against the net of its entries.
     payouts = sides.payouts
     if len(payouts):
-        expected = payouts["entries_net"].to_numpy() - payouts["fee"].to_numpy()
-        bad = (expected != payouts["amount"].to_numpy()) | (payouts["foreign"].to_numpy() > 0)
-        if bad.any():
-            pay = payouts[bad].reset_index(drop=True)
-            exp_bad = expected[bad]
-            add(
-                "payout_mismatch",
-                np.ones(len(pay), dtype=bool),
-                order_id=np.full(len(pay), NO_ORDER),
-                gateway_id=pay["id"].to_numpy(dtype=object),
-                anchor_id=pay["id"].to_numpy(dtype=object),
-                occurred=pay["created"].to_numpy(),
-                evidence=pay["created"].to_numpy(),
-                expected=exp_bad,
-                actual=pay["amount"].to_numpy(),
-                currency=pay["currency"].to_numpy(dtype=object),
-                message="payout "
-                + pay["id"]
-                + " pays "
-                + _money(pay["amount"], pay["currency"])
-                + ", its "
-                + _s(pay["entries"])
-                + " entries net "
-                + _money(pd.Series(exp_bad), pay["currency"])
-                + pd.Series(np.where(pay["foreign"] > 0, " (some in another currency)", "")),
-            )
+        y_id = payouts["id"].to_numpy(dtype=object)
+        y_amount = payouts["amount"].to_numpy(dtype=np.int64)
+        y_cur = payouts["currency"].to_numpy(dtype=object)
+        y_entries = payouts["entries"].to_numpy(dtype=np.int64)
+        y_foreign = payouts["foreign"].to_numpy(dtype=np.int64)
+        y_expected = payouts["entries_net"].to_numpy(dtype=np.int64) - payouts["fee"].to_numpy(dtype=np.int64)
+        y_created = payouts["created"].to_numpy(dtype=np.int64)
+        add(
+            "payout_mismatch",
+            (y_expected != y_amount) | (y_foreign > 0),
+            order_id=np.full(len(y_id), NO_ORDER),
+            gateway_id=y_id,
+            anchor_id=y_id,
+            occurred=y_created,
+            evidence=y_created,
+            expected=y_expected,
+            actual=y_amount,
+            currency=y_cur,
+            message=lambda r: _cat(
+                "payout ",
+                y_id[r],
+                " pays ",
+                _money(y_amount[r], y_cur[r]),
+                ", its ",
+                _text(y_entries[r]),
+                " entries net ",
+                _money(y_expected[r], y_cur[r]),
+                np.where(y_foreign[r] > 0, " (some in another currency)", ""),
+            ),
+        )
 
     items = _finish(found, gateway=gateway, store=store, now=now_s, grace=grace)
-    in_window_anchor = (c_created >= ws) & (c_created < we)
-    extra = list(c_id[c_scope & ~in_window_anchor]) + list(order_anchor[o_scope & ~o_in_window])
+    extra_charges = c_id[c_scope & ~c_in_window]
+    extra_orders = anchors_o[o_scope & ~o_in_window]
     stats = {
-        "orders": int(len(og)),
+        "orders": int(n_orders),
         "orders_in_scope": int(o_scope.sum()),
         "charges": int(n_charges),
         "charges_in_scope": int(c_scope.sum()),
-        "refunds": int((kids["kind"] == "refund").sum()),
-        "disputes": int(len(disputes)),
+        "refunds": int((k_kind == "refund").sum()),
+        "disputes": int(is_dispute.sum()),
         "payouts": int(len(payouts)),
         "matched": int((ok & o_scope).sum()),
     }
-    return Classified(items=items, extra_anchors=extra, stats=stats)
+    return Classified(items=items, extra_anchors=[*extra_charges, *extra_orders], stats=stats)
 
 
 def _one_order_per_charge(pairs: pd.DataFrame) -> pd.DataFrame:
-    """A charge several orders could claim goes to the best claim (lowest `pri`, then lowest order id).
+    """A charge several orders could claim goes to the best claim (lowest `pri`, then the first order).
     Only the contested charges are sorted: nearly every charge has exactly one claim."""
-    pairs = pairs.drop_duplicates(["order_id", "cidx", "pri"])
     contested = pairs["cidx"].duplicated(keep=False).to_numpy()
     if not contested.any():
         return pairs.reset_index(drop=True)
-    winners = pairs[contested].sort_values(["cidx", "pri", "order_id"]).drop_duplicates("cidx")
+    winners = pairs[contested].sort_values(["cidx", "pri", "opos"]).drop_duplicates("cidx")
     return pd.concat([pairs[~contested], winners], ignore_index=True)
 
 
 def _first_per_order(pairs: pd.DataFrame) -> pd.DataFrame:
     """Each order's payment: best rank, then the one its transaction id names, then the earliest."""
-    several = pairs["order_id"].duplicated(keep=False).to_numpy()
-    single = pairs.loc[~several, ["order_id", "cidx", "via_txn"]]
+    several = pairs["opos"].duplicated(keep=False).to_numpy()
+    columns = ["opos", "cidx", "not_txn"]
     if not several.any():
-        return single.reset_index(drop=True)
-    multi = pairs[several].assign(not_txn=~pairs.loc[several, "via_txn"])
-    multi = multi.sort_values(["order_id", "rank", "not_txn", "created", "cidx"]).drop_duplicates("order_id")
-    return pd.concat([single, multi[["order_id", "cidx", "via_txn"]]], ignore_index=True)
+        return pairs[columns].reset_index(drop=True)
+    multi = pairs[several].sort_values(["opos", "rank", "not_txn", "created", "cidx"]).drop_duplicates("opos")
+    return pd.concat([pairs.loc[~several, columns], multi[columns]], ignore_index=True)
 
 
 def _unpaired_refunds(
@@ -651,10 +688,10 @@ def _unpaired_refunds(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Gateway refunds of each order's P and the order's own refunds, paired by amount (the k-th refund of
     an amount with the k-th of the same amount); the ones left over on each side."""
-    gw = refunds[refunds["pc"].isin(orders["p"])].merge(orders.rename(columns={"p": "pc"}), on="pc")
+    gw = refunds.merge(orders.rename(columns={"p": "pc"}), on="pc")
     gw = gw.sort_values(["order_id", "amount", "created", "id"])
     gw["k"] = gw.groupby(["order_id", "amount"]).cumcount()
-    st = order_refunds[order_refunds["order_id"].isin(orders["order_id"])].merge(orders, on="order_id")
+    st = order_refunds.merge(orders, on="order_id")
     st = st.sort_values(["order_id", "amount", "refund_id"])
     st["k"] = st.groupby(["order_id", "amount"]).cumcount()
     both = gw[["order_id", "amount", "k", "id", "created", "pc", "t_o"]].merge(
@@ -664,15 +701,28 @@ def _unpaired_refunds(
         indicator=True,
         suffixes=("", "_st"),
     )
-    gw_only = both[both["_merge"] == "left_only"].copy()
-    gw_only["p"] = gw_only["pc"].astype(np.int64)
-    gw_only["created"] = gw_only["created"].astype(np.int64)
-    gw_only["t_o"] = gw_only["t_o"].astype(np.int64)
-    st_only = both[both["_merge"] == "right_only"].copy()
-    st_only["p"] = st_only["p"].astype(np.int64)
-    st_only["t_o"] = st_only["t_o_st"].astype(np.int64)
-    st_only["t_created"] = st_only["t_created"].astype(np.int64)
-    st_only["refund_id"] = st_only["refund_id"].astype(np.int64)
+    gw_only = both[both["_merge"] == "left_only"]
+    gw_only = pd.DataFrame(
+        {
+            "order_id": gw_only["order_id"].astype(np.int64),
+            "id": gw_only["id"].astype(object),
+            "amount": gw_only["amount"].astype(np.int64),
+            "created": gw_only["created"].astype(np.int64),
+            "t_o": gw_only["t_o"].astype(np.int64),
+            "p": gw_only["pc"].astype(np.int64),
+        }
+    )
+    st_only = both[both["_merge"] == "right_only"]
+    st_only = pd.DataFrame(
+        {
+            "order_id": st_only["order_id"].astype(np.int64),
+            "refund_id": st_only["refund_id"].astype(np.int64),
+            "amount": st_only["amount"].astype(np.int64),
+            "t_created": st_only["t_created"].astype(np.int64),
+            "t_o": st_only["t_o_st"].astype(np.int64),
+            "p": st_only["p"].astype(np.int64),
+        }
+    )
     return gw_only.reset_index(drop=True), st_only.reset_index(drop=True)
 
 
@@ -684,18 +734,16 @@ def _finish(found: list[pd.DataFrame], *, gateway: str, store: str, now: int, gr
     items["store"] = store
     items["severity"] = items["category"].map(SEVERITY)
     items["status"] = np.where(items["evidence_at"].to_numpy() > now - grace, "pending", "open")
-    order_text = pd.Series(np.where(items["order_id"] == NO_ORDER, "", items["order_id"].astype(str)))
-    items["item_key"] = (
-        items["category"]
-        + "|"
-        + gateway
-        + "|"
-        + store
-        + "|"
-        + order_text
-        + "|"
-        + items["gateway_id"]
-        + pd.Series(np.where(items["extra"] != "", "|" + items["extra"], ""))
+    order_id = items["order_id"].to_numpy()
+    order_text = np.where(order_id == NO_ORDER, "", _text(order_id))
+    extra = items["extra"].to_numpy(dtype=object)
+    items["item_key"] = _cat(
+        items["category"].to_numpy(dtype=object),
+        f"|{gateway}|{store}|",
+        order_text,
+        "|",
+        items["gateway_id"].to_numpy(dtype=object),
+        np.where(extra != "", _cat("|", extra), ""),
     )
     items = items.drop_duplicates("item_key")
     return items[ITEM_COLUMNS].reset_index(drop=True)

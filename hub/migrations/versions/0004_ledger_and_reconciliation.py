@@ -9,7 +9,8 @@
 - `reconciliation_runs` gain the store; `reconciliation_items` become one row per discrepancy kept across
   runs by a stable `item_key` (pending / open / resolved, resolved automatically or by a person).
 - `orders` get the indexes reconciliation reads by: (store, date_created_gmt), (store, date_paid_gmt),
-  (store, transaction_id).
+  (store, transaction_id), and one covering every column it reads (on SQLite those columns lie past the
+  kilobytes of `data` in the row).
 
 The four payment tables were never written before this revision, so they are dropped and created anew.
 The downgrade restores their 0001 shape; it is refused while items resolved by a person exist (their
@@ -41,6 +42,24 @@ _ORDER_INDEXES = (
     ("ix_orders_store_created", ["store", "date_created_gmt"]),
     ("ix_orders_store_paid", ["store", "date_paid_gmt"]),
     ("ix_orders_store_transaction", ["store", "transaction_id"]),
+    # SQLite only: covers every column reconciliation reads, so it never reads them past `data` in the row
+    # (PostgreSQL keeps a large `data` out of line).
+    (
+        "ix_orders_reconcile",
+        [
+            "store",
+            "payment_method",
+            "date_created_gmt",
+            "date_paid_gmt",
+            "date_modified_gmt",
+            "deleted_at",
+            "remote_id",
+            "status",
+            "currency",
+            "total",
+            "transaction_id",
+        ],
+    ),
 )
 
 
@@ -93,10 +112,27 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("gateway_transactions") as batch:
-        batch.create_index("ix_gateway_transactions_created", ["gateway", "kind", "created_at"])
+        batch.create_index(
+            "ix_gateway_transactions_created",
+            [
+                "gateway",
+                "kind",
+                "created_at",
+                "gateway_id",
+                "alt_id",
+                "order_id",
+                "status",
+                "captured",
+                "amount_minor",
+                "currency",
+                "amount_refunded_minor",
+                "decline_code",
+            ],
+        )
         batch.create_index("ix_gateway_transactions_parent", ["gateway", "parent_id"])
         batch.create_index("ix_gateway_transactions_order", ["gateway", "order_id"])
         batch.create_index("ix_gateway_transactions_alt", ["gateway", "alt_id"])
+        batch.create_index("ix_gateway_transactions_updated", ["gateway", "updated_at"])
 
     op.create_table(
         "payouts",
@@ -240,9 +276,11 @@ def upgrade() -> None:
         batch.create_index("ix_reconciliation_items_order", ["store", "order_id"])
         batch.create_index("ix_reconciliation_items_last_run", ["last_run_id"])
 
+    sqlite = op.get_bind().dialect.name == "sqlite"
     with op.batch_alter_table("orders") as batch:
         for name, columns in _ORDER_INDEXES:
-            batch.create_index(name, columns)
+            if name != "ix_orders_reconcile" or sqlite:
+                batch.create_index(name, columns)
 
 
 def downgrade() -> None:
@@ -256,9 +294,11 @@ def downgrade() -> None:
             "them; export them (nxt payments reconcile --csv) and delete those rows before downgrading "
             "below revision 0004"
         )
+    sqlite = conn.dialect.name == "sqlite"
     with op.batch_alter_table("orders") as batch:
         for name, _ in _ORDER_INDEXES:
-            batch.drop_index(name)
+            if name != "ix_orders_reconcile" or sqlite:
+                batch.drop_index(name)
     for table in ("reconciliation_items", "reconciliation_runs", "payout_entries", "payouts"):
         op.drop_table(table)
     op.drop_table("gateway_transactions")
