@@ -28,6 +28,8 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +74,7 @@ REFUND_COLUMNS = {
 }
 # rank: 0 succeeded and captured, 1 authorised (succeeded, not captured), 2 pending, 3 failed, 4 canceled
 CHARGE_COLUMNS = {
+    "gateway": "o",
     "id": "o",
     "alt": "o",
     "order_id": "i",
@@ -83,6 +86,7 @@ CHARGE_COLUMNS = {
     "decline": "o",
 }
 CHILD_COLUMNS = {
+    "gateway": "o",
     "id": "o",
     "parent": "o",
     "kind": "o",
@@ -92,6 +96,7 @@ CHILD_COLUMNS = {
     "updated": "i",
 }
 PAYOUT_COLUMNS = {
+    "gateway": "o",
     "id": "o",
     "amount": "i",
     "fee": "i",
@@ -120,6 +125,17 @@ class Sides:
     charges: pd.DataFrame
     children: pd.DataFrame
     payouts: pd.DataFrame
+
+    def of(self, gateway: str) -> Sides:
+        """One gateway's part: its ledger records; every order read (classification picks the gateway's
+        and names the others when a charge points at one)."""
+
+        def mine(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["gateway"].to_numpy(dtype=object) == gateway].reset_index(drop=True)
+
+        return Sides(
+            self.orders, self.order_refunds, mine(self.charges), mine(self.children), mine(self.payouts)
+        )
 
 
 class _Sql:
@@ -339,9 +355,11 @@ class _Keys:
         self.is_alt[self.alt[self.alt >= 0]] = True
 
 
-def _method_filter(settings: ReconciliationSettings, gateway: str, params: dict[str, Any]) -> str:
+def _method_filter(
+    settings: ReconciliationSettings, gateway: str, params: dict[str, Any], tag: str = ""
+) -> str:
     """SQL that is true for orders whose payment method maps to `gateway` (exact ids win over prefixes,
-    longer prefixes over shorter)."""
+    longer prefixes over shorter). Parameter names start with `tag`."""
     exact, prefixes = settings.methods_of(gateway)
     others_exact = sorted(
         m for m, g in settings.payment_methods.items() if g != gateway and not m.endswith("*")
@@ -352,37 +370,53 @@ def _method_filter(settings: ReconciliationSettings, gateway: str, params: dict[
     terms = []
     if exact:
         for i, m in enumerate(exact):
-            params[f"m{i}"] = m
-        terms.append(f"o.payment_method IN ({', '.join(f':m{i}' for i in range(len(exact)))})")
+            params[f"{tag}m{i}"] = m
+        terms.append(f"o.payment_method IN ({', '.join(f':{tag}m{i}' for i in range(len(exact)))})")
     for j, m in enumerate(others_exact):
-        params[f"x{j}"] = m
+        params[f"{tag}x{j}"] = m
     for i, prefix in enumerate(prefixes):
-        params[f"p{i}"] = prefix
-        cond = [f"SUBSTR(o.payment_method, 1, {len(prefix)}) = :p{i}"]
+        params[f"{tag}p{i}"] = prefix
+        cond = [f"SUBSTR(o.payment_method, 1, {len(prefix)}) = :{tag}p{i}"]
         if others_exact:
-            cond.append(f"o.payment_method NOT IN ({', '.join(f':x{j}' for j in range(len(others_exact)))})")
+            names = ", ".join(f":{tag}x{j}" for j in range(len(others_exact)))
+            cond.append(f"o.payment_method NOT IN ({names})")
         for j, q in enumerate(q for q in others_prefix if q.startswith(prefix) and len(q) > len(prefix)):
-            params[f"q{i}_{j}"] = q
-            cond.append(f"SUBSTR(o.payment_method, 1, {len(q)}) <> :q{i}_{j}")
+            params[f"{tag}q{i}_{j}"] = q
+            cond.append(f"SUBSTR(o.payment_method, 1, {len(q)}) <> :{tag}q{i}_{j}")
         terms.append("(" + " AND ".join(cond) + ")")
     return "(" + (" OR ".join(terms) or "1 = 0") + ")"
 
 
 def read_sides(
-    conn: Connection, *, gateway: str, store: str, window: Window, settings: ReconciliationSettings
+    conn: Connection,
+    *,
+    gateways: Sequence[str],
+    store: str,
+    window: Window,
+    settings: ReconciliationSettings,
+    store_conn: Connection | None = None,
 ) -> Sides:
-    """Read everything reconciling `gateway`'s `window` against `store` needs (see the module docstring)."""
+    """Read everything reconciling the `gateways`' `window` against `store` needs (see the module
+    docstring), for all of them at once: each table is read once however many gateways there are.
+    `Sides.of(gateway)` is one gateway's part.
+
+    `store_conn`, a second connection in the same snapshot (PostgreSQL), reads the store's side while
+    `conn` reads the gateways', so the server works on both at once.
+    """
     sql = _Sql(conn, store)
     lo, hi = window.start - settings.margin, window.end + settings.margin
     params: dict[str, Any] = {
         "store": store,
-        "g": gateway,
         "lo": sql.time(lo),
         "hi": sql.time(hi),
         "ws": sql.time(window.start),
         "we": sql.time(window.end),
     }
-    methods = _method_filter(settings, gateway, params)
+    gateway_list = ", ".join(f":g{i}" for i in range(len(gateways)))
+    params.update({f"g{i}": g for i, g in enumerate(gateways)})
+    methods = (
+        "(" + " OR ".join(_method_filter(settings, g, params, f"g{i}") for i, g in enumerate(gateways)) + ")"
+    )
     # `+column` (SQLite): not through the time indexes, for windows covering much of the table.
     plus = "+" if not sql.pg and hi - lo > SCAN_AFTER else ""
     in_range = (
@@ -400,51 +434,66 @@ def read_sides(
         )
 
     live = "o.store = :store AND o.deleted_at IS NULL AND o.remote_id IS NOT NULL"
-    # The main read knows every method maps to G (`''`); lookups read it, to name another gateway's order.
-    orders = _typed_orders(
-        sql.frame(
-            f"{order_select(repr(''))} WHERE {live} AND {methods} AND {in_range}", params, ORDER_COLUMNS
-        ),
-        sql,
-    )
     refund_select = (
         f"SELECT r.order_remote_id, r.remote_id, {sql.decimal('r.amount', 'o.currency')}, o.currency, "
         f"{sql.epoch('r.date_created_gmt')} FROM order_refunds r "
         "JOIN orders o ON o.store = r.store AND o.remote_id = r.order_remote_id "
     )
-    refunds = _typed_refunds(
-        sql.frame(
-            f"{refund_select} WHERE r.store = :store AND {live} AND {methods} AND {in_range}",
-            params,
-            REFUND_COLUMNS,
-        ),
-        sql,
-    )
+
+    def store_side(side: _Sql) -> tuple[pd.DataFrame, pd.DataFrame]:
+        orders = _typed_orders(
+            side.frame(
+                f"{order_select('o.payment_method')} WHERE {live} AND {methods} AND {in_range}",
+                params,
+                ORDER_COLUMNS,
+            ),
+            side,
+        )
+        refunds = _typed_refunds(
+            side.frame(
+                f"{refund_select} WHERE r.store = :store AND {live} AND {methods} AND {in_range}",
+                params,
+                REFUND_COLUMNS,
+            ),
+            side,
+        )
+        return orders, refunds
 
     charge_select = (
-        f"SELECT t.gateway_id, COALESCE(t.alt_id, ''), COALESCE(t.order_id, {NO_ORDER}), "
+        f"SELECT t.gateway, t.gateway_id, COALESCE(t.alt_id, ''), COALESCE(t.order_id, {NO_ORDER}), "
         "CASE t.status WHEN 'succeeded' THEN (CASE WHEN t.captured THEN 0 ELSE 1 END) WHEN 'pending' THEN 2 "
         "WHEN 'failed' THEN 3 ELSE 4 END, "
         f"t.amount_minor, t.currency, t.amount_refunded_minor, {sql.epoch('t.created_at')}, t.decline_code "
         "FROM gateway_transactions t "
     )
-    charge_where = "t.gateway = :g AND t.kind = 'charge'"
-    charges = sql.frame(
-        f"{charge_select} WHERE {charge_where} AND t.created_at >= :lo AND t.created_at < :hi",
-        params,
-        CHARGE_COLUMNS,
-    )
+    charge_where = f"t.gateway IN ({gateway_list}) AND t.kind = 'charge'"
     child_select = (
-        "SELECT t.gateway_id, t.parent_id, t.kind, t.status, t.amount_minor, "
+        "SELECT t.gateway, t.gateway_id, t.parent_id, t.kind, t.status, t.amount_minor, "
         f"{sql.epoch('t.created_at')}, {sql.epoch('t.updated_at')} FROM gateway_transactions t "
     )
-    child_where = "t.gateway = :g AND t.kind IN ('refund', 'dispute')"
-    children = sql.frame(
-        f"{child_select} WHERE {child_where} AND (t.created_at >= :lo "
-        "OR (t.updated_at >= :ws AND t.updated_at < :we))",
-        params,
-        CHILD_COLUMNS,
-    )
+    child_where = f"t.gateway IN ({gateway_list}) AND t.kind IN ('refund', 'dispute')"
+
+    if store_conn is None:
+        orders, refunds = store_side(sql)
+    else:  # PostgreSQL: the server reads the store's side on a second connection meanwhile
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nxt-reconcile-read")
+        pending = pool.submit(store_side, _Sql(store_conn, store))
+    try:
+        charges = sql.frame(
+            f"{charge_select} WHERE {charge_where} AND t.created_at >= :lo AND t.created_at < :hi",
+            params,
+            CHARGE_COLUMNS,
+        )
+        children = sql.frame(
+            f"{child_select} WHERE {child_where} AND (t.created_at >= :lo "
+            "OR (t.updated_at >= :ws AND t.updated_at < :we))",
+            params,
+            CHILD_COLUMNS,
+        )
+    finally:
+        if store_conn is not None:
+            orders, refunds = pending.result()  # waits for it even when the gateway side failed
+            pool.shutdown()
 
     def by_ids(select: str, column: str, ids: list[Any], where: str, columns: dict[str, str]) -> pd.DataFrame:
         """Rows whose `column` is one of `ids`, in chunks of `_CHUNK` (a loop over chunks, not rows)."""
@@ -529,7 +578,7 @@ def read_sides(
                 refunds = pd.concat([refunds, _typed_refunds(more_refunds, sql)], ignore_index=True)
             keys = _Keys(charges, orders, children)
     methods_seen = _values(pd.unique(orders["method"].to_numpy(dtype=object)))
-    gateway_of = {m: settings.gateway_of(m) or "" for m in methods_seen} | {"": gateway}
+    gateway_of = {m: settings.gateway_of(m) or "" for m in methods_seen}
     orders["gateway"] = orders["method"].map(gateway_of)
 
     # The matching keys: charge ids, alternate ids, transaction ids and refund parents share codes.
@@ -540,13 +589,13 @@ def read_sides(
         keys.parent,
     )
     payout_select = (
-        "SELECT p.gateway_id, p.amount_minor, p.fee_minor, p.currency, "
+        "SELECT p.gateway, p.gateway_id, p.amount_minor, p.fee_minor, p.currency, "
         f"{sql.epoch('p.created_at')}, p.status, COUNT(e.id), COALESCE(SUM(e.net_minor), 0), "
         "COALESCE(SUM(CASE WHEN e.currency <> p.currency THEN 1 ELSE 0 END), 0) "
         "FROM payouts p LEFT JOIN payout_entries e ON e.gateway = p.gateway AND e.payout_id = p.gateway_id "
         "AND e.type <> 'payout' "
-        "WHERE p.gateway = :g AND p.created_at >= :ws AND p.created_at < :we "
-        "GROUP BY p.id, p.gateway_id, p.amount_minor, p.fee_minor, p.currency, p.created_at, p.status"
+        f"WHERE p.gateway IN ({gateway_list}) AND p.created_at >= :ws AND p.created_at < :we "
+        "GROUP BY p.id, p.gateway, p.gateway_id, p.amount_minor, p.fee_minor, p.currency, p.created_at, p.status"
     )
     payouts = sql.frame(payout_select, params, PAYOUT_COLUMNS)
     return Sides(orders=orders, order_refunds=refunds, charges=charges, children=children, payouts=payouts)
