@@ -50,6 +50,7 @@ gateway's grace window is `pending`, else `open` (a break).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -139,19 +140,25 @@ def classify(
     grace = int(settings.grace.get(gateway, pd.Timedelta(0)).total_seconds())
     tol = int(settings.match_tolerance.total_seconds())
 
-    # The gateway's charges as arrays, indexed by position (cidx).
+    # The gateway's charges as arrays, indexed by position (cidx), with one empty slot after the last:
+    # an order without a payment points there, so gathers by position need no special case.
     charges = sides.charges
     n_charges = len(charges)
     cidx = np.arange(n_charges)
-    c_id = charges["id"].to_numpy(dtype=object)
-    c_rank = charges["rank"].to_numpy(dtype=np.int64)
-    c_status = RANK_STATUS[c_rank]
-    c_cur = charges["currency"].to_numpy(dtype=object)
-    c_decline = charges["decline"].to_numpy(dtype=object)
+
+    def column(name: str, dtype: Any, empty: Any) -> np.ndarray:
+        return np.append(charges[name].to_numpy(dtype=dtype), np.array([empty], dtype=dtype))
+
+    c_id = column("id", object, "")
+    c_rank = column("rank", np.int64, 9)
+    c_status = np.append(RANK_STATUS[c_rank[:-1]], "")
+    c_cur = column("currency", object, "")
+    c_decline = column("decline", object, "")
     c_ok = c_rank == 0
-    c_amount = charges["amount"].to_numpy(dtype=np.int64)
-    c_created = charges["created"].to_numpy(dtype=np.int64)
-    c_order = charges["order_id"].to_numpy(dtype=np.int64)
+    c_amount = column("amount", np.int64, 0)
+    c_created = column("created", np.int64, NO_TIME)
+    c_order = column("order_id", np.int64, NO_ORDER)
+    c_refunded = column("refunded", np.int64, 0)
 
     # The store's orders paid through this gateway, as arrays indexed by position.
     orders = sides.orders
@@ -191,27 +198,27 @@ def classify(
         by_txn = pd.concat([by_txn, by_alt[["opos", "cidx"]]], ignore_index=True)
     by_txn["pri"] = np.where(c_order[by_txn["cidx"].to_numpy()] == o_id[by_txn["opos"].to_numpy()], 0, 1)
     pos_of_order = pd.Series(opos, index=o_id)
-    named = c_order != NO_ORDER
+    named = np.flatnonzero(c_order != NO_ORDER)  # never the empty slot
     meta_pos = pos_of_order.reindex(c_order[named]).to_numpy()
     found_meta = ~np.isnan(meta_pos)
     by_meta = pd.DataFrame(
-        {"opos": meta_pos[found_meta].astype(np.int64), "cidx": cidx[named][found_meta], "pri": 2}
+        {"opos": meta_pos[found_meta].astype(np.int64), "cidx": named[found_meta], "pri": 2}
     )
     pairs = _one_order_per_charge(pd.concat([by_txn, by_meta], ignore_index=True))
 
     # --- 3: by amount and time, for orders that expect a payment and have none ---------------------------
-    claimed = np.zeros(n_charges, dtype=bool)
+    claimed = np.zeros(n_charges + 1, dtype=bool)
     claimed[pairs["cidx"].to_numpy()] = True
     has_pair = np.zeros(n_orders, dtype=bool)
     has_pair[pairs["opos"].to_numpy()] = True
     needy = expects & ~has_pair
-    free = (c_order == NO_ORDER) & c_ok & ~claimed
-    if needy.any() and free.any():
+    free = np.flatnonzero((c_order == NO_ORDER) & c_ok & ~claimed)  # never the empty slot (not ok)
+    if needy.any() and len(free):
         left = pd.DataFrame(
             {"opos": opos[needy], "currency": o_cur[needy], "amount": o_total[needy], "t": t_o[needy]}
         ).sort_values("t")
         right = pd.DataFrame(
-            {"cidx": cidx[free], "currency": c_cur[free], "amount": c_amount[free], "t": c_created[free]}
+            {"cidx": free, "currency": c_cur[free], "amount": c_amount[free], "t": c_created[free]}
         ).sort_values("t")
         near = pd.merge_asof(
             left, right, on="t", by=["currency", "amount"], tolerance=tol, direction="nearest"
@@ -233,7 +240,7 @@ def classify(
     has_p = p >= 0
     p_via_txn = np.zeros(n_orders, dtype=bool)
     p_via_txn[best["opos"].to_numpy()] = ~best["not_txn"].to_numpy(dtype=bool)
-    pp = np.where(has_p, p, 0)  # safe indices; every use is masked by has_p
+    pp = np.where(has_p, p, n_charges)  # no payment: the empty slot
     p_rank = np.where(has_p, c_rank[pp], 9)  # 3 failed and 4 canceled count as not through
 
     # --- what came back on each charge --------------------------------------------------------------------
@@ -250,11 +257,12 @@ def classify(
     is_refund = (k_kind == "refund") & (k_status != "failed")
     is_dispute = k_kind == "dispute"
     is_lost = is_dispute & (k_status == "lost")
-    ref_sum = np.bincount(k_pc[is_refund], weights=k_amount[is_refund], minlength=n_charges).astype(np.int64)
-    lost_sum = np.bincount(k_pc[is_lost], weights=k_amount[is_lost], minlength=n_charges).astype(np.int64)
-    back_last = np.full(n_charges, NO_TIME, dtype=np.int64)
+    slots = n_charges + 1
+    ref_sum = np.bincount(k_pc[is_refund], weights=k_amount[is_refund], minlength=slots).astype(np.int64)
+    lost_sum = np.bincount(k_pc[is_lost], weights=k_amount[is_lost], minlength=slots).astype(np.int64)
+    back_last = np.full(slots, NO_TIME, dtype=np.int64)
     np.maximum.at(back_last, k_pc[is_refund | is_lost], k_created[is_refund | is_lost])
-    returned = np.maximum(charges["refunded"].to_numpy(dtype=np.int64), ref_sum) + lost_sum
+    returned = np.maximum(c_refunded, ref_sum) + lost_sum
     full = (returned >= c_amount) & (c_amount > 0)
 
     # --- scope ---------------------------------------------------------------------------------------------
@@ -549,7 +557,7 @@ def classify(
     # open_dispute: open disputes on charges in scope.
     od = is_dispute & (k_status == "open") & c_scope[k_pc]
     dpc = k_pc[od]
-    owner = np.full(n_charges, NO_ORDER, dtype=np.int64)
+    owner = np.full(n_charges + 1, NO_ORDER, dtype=np.int64)
     owner[pairs["cidx"].to_numpy()] = o_id[pairs["opos"].to_numpy()]
     d_order = np.where(owner[dpc] != NO_ORDER, owner[dpc], c_order[dpc])
     d_id, d_amount = k_id[od], k_amount[od]
