@@ -609,6 +609,8 @@ _MUTABLE_TX = (
 )
 _KEPT_UNLESS_READ = ("alt_id", "order_ref", "order_id", "payout_id")
 _MUTABLE_PAYOUT = ("status", "arrival_at", "amount_minor", "fee_minor", "updated_at", "raw")
+# SQLAlchemy reports an INSERT's rowcount (inserted + updated by ON CONFLICT) only when asked to.
+_ROWCOUNT = {"preserve_rowcount": True}
 _PARAMS_PER_STATEMENT = 30_000  # SQLite allows 32,766 bound parameters; PostgreSQL 65,535
 
 
@@ -682,7 +684,7 @@ def append_payout_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
             set_={"payout_id": stmt.excluded.payout_id},
             where=sa.and_(table.c.payout_id.is_(None), stmt.excluded.payout_id.is_not(None)),
         )
-        written += max(conn.execute(stmt).rowcount, 0)
+        written += max(conn.execute(stmt, execution_options=_ROWCOUNT).rowcount, 0)
     return LedgerWrite(written, len(batch) - written)
 
 
@@ -719,7 +721,7 @@ def _merge(
         stmt = stmt.on_conflict_do_update(
             index_elements=[table.c[k] for k in key], set_=set_, where=sa.and_(changed, not_older)
         )
-        written += max(conn.execute(stmt).rowcount, 0)
+        written += max(conn.execute(stmt, execution_options=_ROWCOUNT).rowcount, 0)
     return LedgerWrite(written, len(batch) - written)
 
 
