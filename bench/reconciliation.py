@@ -1,7 +1,7 @@
 """Benchmark of payment reconciliation (issue 10). Prints its figures, then one JSON line per database.
 
-    uv run python bench/reconciliation.py                      # 1,000,000 transactions x 1,000,000 orders, both DBs
-    uv run python bench/reconciliation.py --database sqlite    # or: postgresql
+    uv run python bench/reconciliation.py                     # 1,000,000 x 1,000,000, SQLite and PostgreSQL
+    uv run python bench/reconciliation.py --database sqlite   # or: postgresql
     uv run python bench/reconciliation.py --quick              # 20,000 x 20,000, to check the script itself
 
 What it does, for each database:
@@ -14,8 +14,10 @@ What it does, for each database:
    transactions (charges, refunds, disputes) are exactly `--orders` and `--transactions` rows.
 2. In a fresh process (so its peak RSS is reconciliation's own), opens the hub and runs
    `hub.reconciliation.reconcile_windows` for the four gateways over the whole year: per gateway, read
-   both sides from the hub, match, classify, persist the items (a run row and a lease each). `seconds` is the wall time of that, engine creation included; `cpu_seconds` this
-   process's CPU time (the machine is shared: wall time moves with its load).
+   both sides from the hub, match, classify, persist the items (a run row and a lease each). `seconds`
+   is the wall time of that, engine creation included; `cpu_seconds` this process's CPU time, and
+   `load_average` the machine's 1-minute load when it started (the machine is shared: wall time moves
+   with its load).
 3. Compares the open items with the answer key: `found` planted items found, `false_positives` items
    that were not planted (and `missed`).
 
@@ -639,7 +641,8 @@ def run(
     gen_s = time.perf_counter() - started
     key_file = workdir / f"planted-{database}.json"
     key_file.write_text(json.dumps([list(p) for p in data["planted"]]))
-    del frames
+    del frames, data["orders"], data["charges"], data["entries"]
+    load_avg = round(os.getloadavg()[0], 2)  # the machine is shared: wall time follows its load
     child = subprocess.run(
         [sys.executable, __file__, "_reconcile", url, str(key_file)],
         capture_output=True,
@@ -652,7 +655,8 @@ def run(
     figures = json.loads(child.stdout.strip().splitlines()[-1])
     print(
         f"{database}: generated {n_orders:,} orders and {data['transactions']:,} transactions in "
-        f"{generated:.1f}s (+ load {gen_s - generated:.1f}s); reconciled in {figures['seconds']}s, "
+        f"{generated:.1f}s (+ load {gen_s - generated:.1f}s); reconciled in {figures['seconds']}s "
+        f"({figures['cpu_seconds']}s CPU, load average {load_avg}), "
         f"peak RSS {figures['peak_rss_mb']} MB; planted {len(data['planted'])}, found {figures['found']}, "
         f"false positives {figures['false_positives']}; stages {figures['stages']}"
     )
@@ -663,6 +667,8 @@ def run(
         "transactions": data["transactions"],
         "orders": n_orders,
         "seconds": figures["seconds"],
+        "cpu_seconds": figures["cpu_seconds"],
+        "load_average": load_avg,
         "peak_rss_mb": figures["peak_rss_mb"],
         "planted": len(data["planted"]),
         "found": figures["found"],

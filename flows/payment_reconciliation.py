@@ -99,6 +99,9 @@ async def _close_interrupted_run(flow: Flow[..., Any], run: FlowRun, state: Stat
         close_flow_run_runs(conn, str(run.id), reason)
 
 
+_HOOKS: list[Any] = [_close_interrupted_run]  # Prefect types hooks as returning None or an awaitable
+
+
 async def _open_hub(name: str | None) -> Engine:
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
@@ -110,8 +113,8 @@ async def _open_hub(name: str | None) -> Engine:
     name="reconcile-payments",
     flow_run_name=_run_name,
     timeout_seconds=FLOW_TIMEOUT_S,
-    on_crashed=[_close_interrupted_run],
-    on_cancellation=[_close_interrupted_run],
+    on_crashed=_HOOKS,
+    on_cancellation=_HOOKS,
 )
 async def reconcile_payments(
     start: datetime | None = None,
@@ -398,7 +401,8 @@ def _totals_markdown(summary: dict[str, Any]) -> str:
                 return _major(t.get(name, 0), cur)
 
             lines.append(
-                f"| {gateway} | {cur} | {t.get('charges', 0)} | {money('gross_minor')} | {money('fees_minor')} | "
+                f"| {gateway} | {cur} | {t.get('charges', 0)} | {money('gross_minor')} | "
+                f"{money('fees_minor')} | "
                 f"{t.get('refunds', 0)}: {money('refunds_minor')} | "
                 f"{t.get('disputes', 0)} ({t.get('disputes_open', 0)}): {money('disputes_minor')} | "
                 f"{money('net_minor')} |"

@@ -50,9 +50,9 @@ gateway's grace window is `pending`, else `open` (a break).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd

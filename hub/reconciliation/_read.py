@@ -427,7 +427,8 @@ def read_sides(
 
     def order_select(method: str) -> str:
         return (
-            f"SELECT o.remote_id, o.status, o.transaction_id, o.currency, {sql.decimal('o.total', 'o.currency')}, "
+            "SELECT o.remote_id, o.status, o.transaction_id, o.currency, "
+            f"{sql.decimal('o.total', 'o.currency')}, "
             f"{sql.epoch('COALESCE(o.date_paid_gmt, o.date_created_gmt)')}, "
             f"{sql.flag('o.date_paid_gmt IS NOT NULL')}, "
             f"{sql.flag('o.date_modified_gmt >= :ws AND o.date_modified_gmt < :we')}, {method} FROM orders o "
@@ -595,7 +596,8 @@ def read_sides(
         "FROM payouts p LEFT JOIN payout_entries e ON e.gateway = p.gateway AND e.payout_id = p.gateway_id "
         "AND e.type <> 'payout' "
         f"WHERE p.gateway IN ({gateway_list}) AND p.created_at >= :ws AND p.created_at < :we "
-        "GROUP BY p.id, p.gateway, p.gateway_id, p.amount_minor, p.fee_minor, p.currency, p.created_at, p.status"
+        "GROUP BY p.id, p.gateway, p.gateway_id, p.amount_minor, p.fee_minor, p.currency, p.created_at, "
+        "p.status"
     )
     payouts = sql.frame(payout_select, params, PAYOUT_COLUMNS)
     return Sides(orders=orders, order_refunds=refunds, charges=charges, children=children, payouts=payouts)
@@ -630,7 +632,8 @@ def totals(conn: Connection, sides: Sides, *, gateway: str, window: Window) -> l
     dispute_open = disputes[disputes["status"] == "open"].groupby("currency").size()
     sql = _Sql(conn)
     fees = sql.frame(
-        "SELECT COALESCE(settlement_currency, currency), COALESCE(SUM(fee_minor), 0) FROM gateway_transactions "
+        "SELECT COALESCE(settlement_currency, currency), COALESCE(SUM(fee_minor), 0) "
+        "FROM gateway_transactions "
         "WHERE gateway = :g AND kind = 'charge' AND status = 'succeeded' AND captured = :yes "
         "AND created_at >= :ws AND created_at < :we GROUP BY COALESCE(settlement_currency, currency)",
         {"g": gateway, "yes": True, "ws": sql.time(window.start), "we": sql.time(window.end)},

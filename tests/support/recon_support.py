@@ -163,7 +163,8 @@ def items(
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT id, category, status, resolution, gateway, order_id, gateway_id, related_id, item_key, "
+                "SELECT id, category, status, resolution, gateway, order_id, gateway_id, related_id, "
+                "item_key, "
                 "message, expected_minor, actual_minor FROM reconciliation_items ORDER BY id"
             )
         ).mappings()
