@@ -497,3 +497,25 @@ def test_payment_methods_are_configuration(engine: sa.Engine) -> None:
     settings = ReconciliationSettings.with_overrides(payment_methods={"my_stripe_fork": "stripe"})
     run(engine, settings=settings)
     assert {i["order_id"] for i in items(engine, statuses=("open",))} == {1501, 1502, 1503}
+
+
+def test_downgrade_below_0004_keeps_peoples_decisions(engine: sa.Engine) -> None:
+    from hub import migrate
+    from hub.errors import HubConfigError
+
+    write_orders(engine, order_json(1601, txn="ch_1601"))
+    run(engine)
+    (item,) = items(engine)
+    with engine.begin() as conn:
+        resolve_items(conn, [item["id"]], by="ops")
+
+    with pytest.raises(HubConfigError, match="1 reconciliation items were resolved by a person"):
+        migrate.downgrade(engine, "0003")
+    assert migrate.current_revision(engine) == migrate.head_revision()
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM reconciliation_items"))
+    migrate.downgrade(engine, "0003")
+    assert "payout_entries" not in sa.inspect(engine).get_table_names()
+    migrate.upgrade(engine)
+    assert "payout_entries" in sa.inspect(engine).get_table_names()
