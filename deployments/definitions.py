@@ -101,6 +101,23 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         tags=("woocommerce", "webhook"),
         per_store=True,
     ),
+    Deployment(
+        flow_name="reconcile-payments",
+        name="daily",
+        entrypoint="flows/payment_reconciliation.py:reconcile_payments",
+        description=(
+            "Reconcile every gateway's ledger against the store's orders for the previous UTC day plus a "
+            "lookback (late ledger records and order changes), after the nightly full sync."
+        ),
+        # No start/end: each run takes the previous day plus `lookback_days`. One run at a time for this
+        # gateway set; the hub's per-gateway leases also keep manual runs of the same gateways apart.
+        parameters={"store": "default", "lookback_days": 2, "alert_threshold": 0},
+        cron="30 4 * * *",
+        concurrency=1,
+        collision="ENQUEUE",
+        tags=("payments", "reconciliation"),
+        per_store=True,
+    ),
 )
 
 

@@ -31,6 +31,8 @@ NAMING = {
 }
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+#: `Index.info` key of indexes that exist on SQLite only (created with `ddl_if(dialect="sqlite")`).
+SQLITE_ONLY = "sqlite_only"
 
 
 def utcnow() -> datetime:
@@ -131,6 +133,29 @@ class Order(_Mirrored, Base):
         sa.Index("ix_orders_transaction", "payment_method", "transaction_id"),
         sa.Index("ix_orders_store_customer", "store", "customer_remote_id"),
         sa.Index("ix_orders_dirty", "store", "dirty"),
+        # Reconciliation (hub.reconciliation) reads orders by time window and looks them up by transaction
+        # id. On SQLite the covering index holds every column it reads: `data` (kilobytes of JSON) comes
+        # before them in the row, so reading them from the table goes through its overflow pages.
+        # PostgreSQL keeps large `data` out of line (TOAST), and three long TEXT columns in one b-tree
+        # entry could pass its size limit, so it has no such index (`SQLITE_ONLY`).
+        sa.Index("ix_orders_store_created", "store", "date_created_gmt"),
+        sa.Index("ix_orders_store_paid", "store", "date_paid_gmt"),
+        sa.Index("ix_orders_store_transaction", "store", "transaction_id"),
+        sa.Index(
+            "ix_orders_reconcile",
+            "store",
+            "payment_method",
+            "date_created_gmt",
+            "date_paid_gmt",
+            "date_modified_gmt",
+            "deleted_at",
+            "remote_id",
+            "status",
+            "currency",
+            "total",
+            "transaction_id",
+            info={SQLITE_ONLY: True},
+        ).ddl_if(dialect="sqlite"),
     )
 
 
@@ -276,61 +301,162 @@ class SyncQuarantine(Base):
 
 
 # --------------------------------------------------------------------------------------------------
-# Payments
+# Payments: the gateways' ledger and its reconciliation. The row contract (what each column holds, which
+# rows are merged and which appended) is in `hub.ledger` and docs/payments.md.
 
-TRANSACTION_KINDS = ("charge", "refund", "fee", "payout", "dispute", "adjustment")
+GATEWAYS = ("stripe", "paypal", "square", "authorizenet")
+LEDGER_KINDS = ("charge", "refund", "dispute")
+CHARGE_STATUSES = ("succeeded", "pending", "failed", "canceled")
+REFUND_STATUSES = ("succeeded", "pending", "failed")
+DISPUTE_STATUSES = ("open", "won", "lost")
+PAYOUT_STATUSES = ("pending", "in_transit", "paid", "failed", "canceled")
+ENTRY_TYPES = ("charge", "refund", "dispute", "dispute_reversal", "payout", "fee", "adjustment", "other")
+RECONCILIATION_CATEGORIES = (
+    "missing_order",
+    "missing_payment",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "refund_not_mirrored",
+    "duplicate_charge",
+    "open_dispute",
+    "payout_mismatch",
+)
+ITEM_STATUSES = ("pending", "open", "resolved")
+ITEM_RESOLUTIONS = ("auto", "manual")
+ID_LENGTH = 255  # Stripe documents object ids of up to 255 characters; the others are shorter
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+_LEDGER_STATUS_CHECK = sa.CheckConstraint(
+    f"(kind = 'charge' AND status IN ({_quoted(CHARGE_STATUSES)})) OR "
+    f"(kind = 'refund' AND status IN ({_quoted(REFUND_STATUSES)})) OR "
+    f"(kind = 'dispute' AND status IN ({_quoted(DISPUTE_STATUSES)}))",
+    name="status_valid",
+)
 
 
 class GatewayTransaction(Base):
-    """One ledger line from a gateway. Append-only by (gateway, gateway_id): gateways never edit them."""
+    """A charge, refund or dispute at a gateway, merged on (gateway, kind, gateway_id): the gateway edits
+    these (a charge's refunded amount and status, a dispute's status), so a later read replaces the
+    mutable columns. Amounts are positive integers in minor units of `currency`."""
 
     __tablename__ = "gateway_transactions"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     gateway: Mapped[str] = mapped_column(sa.String(30))
-    gateway_id: Mapped[str] = mapped_column(sa.String(100))
-    kind: Mapped[str] = mapped_column(sa.String(20))
-    order_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    gateway_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    alt_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    parent_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    order_ref: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    order_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    captured: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    net_minor: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    status: Mapped[str] = mapped_column(sa.String(30))
+    amount_refunded_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    net_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    settlement_currency: Mapped[str | None] = mapped_column(sa.String(3))
+    failure_code: Mapped[str | None] = mapped_column(sa.String(100))
+    decline_code: Mapped[str | None] = mapped_column(sa.String(100))
+    failure_message: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.String(100))
+    payout_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     created_at: Mapped[datetime]
-    available_at: Mapped[datetime | None]
-    payout_id: Mapped[str | None] = mapped_column(sa.String(100))
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime | None]
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (
-        sa.UniqueConstraint("gateway", "gateway_id"),
-        _enum_check("kind", TRANSACTION_KINDS),
-        sa.Index("ix_gateway_transactions_created", "gateway", "created_at"),
-        sa.Index("ix_gateway_transactions_order", "order_ref"),
-        sa.Index("ix_gateway_transactions_payout", "gateway", "payout_id"),
+        sa.UniqueConstraint("gateway", "kind", "gateway_id"),
+        _enum_check("kind", LEDGER_KINDS),
+        _LEDGER_STATUS_CHECK,
+        sa.CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        # Covering what reconciliation reads of a window's charges (hub.reconciliation._read).
+        sa.Index(
+            "ix_gateway_transactions_created",
+            "gateway",
+            "kind",
+            "created_at",
+            "gateway_id",
+            "alt_id",
+            "order_id",
+            "status",
+            "captured",
+            "amount_minor",
+            "currency",
+            "amount_refunded_minor",
+            "decline_code",
+        ),
+        sa.Index("ix_gateway_transactions_parent", "gateway", "parent_id"),
+        sa.Index("ix_gateway_transactions_order", "gateway", "order_id"),
+        sa.Index("ix_gateway_transactions_alt", "gateway", "alt_id"),
+        sa.Index("ix_gateway_transactions_updated", "gateway", "updated_at"),
     )
 
 
 class Payout(Base):
+    """Money a gateway sent to the bank (Stripe and Square payouts; Authorize.Net settled batches), merged
+    on (gateway, gateway_id): its status changes (in transit, paid, failed). `amount_minor` is signed."""
+
     __tablename__ = "payouts"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     gateway: Mapped[str] = mapped_column(sa.String(30))
-    gateway_id: Mapped[str] = mapped_column(sa.String(100))
+    gateway_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(sa.String(3))
-    status: Mapped[str] = mapped_column(sa.String(30))
+    status: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime]
     arrival_at: Mapped[datetime | None]
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime | None]
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (
         sa.UniqueConstraint("gateway", "gateway_id"),
-        sa.Index("ix_payouts_arrival", "gateway", "arrival_at"),
+        _enum_check("status", PAYOUT_STATUSES),
+        sa.Index("ix_payouts_created", "gateway", "created_at"),
+    )
+
+
+class PayoutEntry(Base):
+    """A movement of a gateway balance (Stripe balance transaction, Square payout entry, a transaction of an
+    Authorize.Net batch). Append-only on (gateway, gateway_id): gateways never edit them; the one column
+    filled later is `payout_id`, set once when the payout that pays the entry out becomes known."""
+
+    __tablename__ = "payout_entries"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(sa.String(30))
+    gateway_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    payout_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    type: Mapped[str] = mapped_column(sa.String(30))
+    source_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    fee_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    net_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    created_at: Mapped[datetime]
+    available_at: Mapped[datetime | None]
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        sa.UniqueConstraint("gateway", "gateway_id"),
+        _enum_check("type", ENTRY_TYPES),
+        sa.Index("ix_payout_entries_payout", "gateway", "payout_id"),
+        sa.Index("ix_payout_entries_created", "gateway", "created_at"),
     )
 
 
 class ReconciliationRun(Base):
+    """One reconciliation of one gateway's window against one store's orders."""
+
     __tablename__ = "reconciliation_runs"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     gateway: Mapped[str] = mapped_column(sa.String(30))
+    store: Mapped[str] = mapped_column(sa.String(100))
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(sa.String(20), default="running")
@@ -342,30 +468,57 @@ class ReconciliationRun(Base):
     __table_args__ = (
         _enum_check("status", SYNC_STATUSES),
         sa.Index("ix_reconciliation_runs_gateway", "gateway", "started_at"),
+        sa.Index("ix_reconciliation_runs_status", "status"),
     )
 
 
 class ReconciliationItem(Base):
+    """A discrepancy reconciliation found, kept across runs by `item_key` (see `hub.reconciliation`)."""
+
     __tablename__ = "reconciliation_items"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("reconciliation_runs.id", ondelete="CASCADE"))
+    item_key: Mapped[str] = mapped_column(sa.String(1000))
     category: Mapped[str] = mapped_column(sa.String(40))
     severity: Mapped[str] = mapped_column(sa.String(10))
-    status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    status: Mapped[str] = mapped_column(sa.String(10))
+    resolution: Mapped[str | None] = mapped_column(sa.String(10))
     gateway: Mapped[str] = mapped_column(sa.String(30))
-    order_ref: Mapped[str | None] = mapped_column(sa.String(100))
-    gateway_id: Mapped[str | None] = mapped_column(sa.String(100))
-    amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
-    currency: Mapped[str | None] = mapped_column(sa.String(3))
-    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    store: Mapped[str] = mapped_column(sa.String(100))
+    order_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    gateway_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    related_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    anchor_id: Mapped[str] = mapped_column(sa.String(400))
+    expected_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    actual_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    currency: Mapped[str | None] = mapped_column(sa.String(10))
+    order_currency: Mapped[str | None] = mapped_column(sa.String(10))
+    message: Mapped[str] = mapped_column(sa.Text)
+    occurred_at: Mapped[datetime]
+    evidence_at: Mapped[datetime]
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(200))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    first_run_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("reconciliation_runs.id", ondelete="SET NULL")
+    )
+    last_run_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("reconciliation_runs.id", ondelete="SET NULL")
+    )
     __table_args__ = (
-        _enum_check("status", ("open", "resolved")),
+        sa.UniqueConstraint("item_key"),
+        _enum_check("category", RECONCILIATION_CATEGORIES),
+        _enum_check("status", ITEM_STATUSES),
         _enum_check("severity", ("info", "warning", "error", "critical")),
-        sa.Index("ix_reconciliation_items_run", "run_id"),
-        sa.Index("ix_reconciliation_items_open", "status", "severity"),
-        sa.Index("ix_reconciliation_items_order", "order_ref"),
+        sa.CheckConstraint(
+            "(status = 'resolved') = (resolution IS NOT NULL)", name="resolution_when_resolved"
+        ),
+        sa.Index("ix_reconciliation_items_window", "gateway", "store", "occurred_at"),
+        sa.Index("ix_reconciliation_items_anchor", "gateway", "anchor_id"),
+        sa.Index("ix_reconciliation_items_status", "status", "gateway"),
+        sa.Index("ix_reconciliation_items_order", "store", "order_id"),
+        sa.Index("ix_reconciliation_items_last_run", "last_run_id"),
     )
 
 

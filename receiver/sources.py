@@ -342,9 +342,7 @@ class SendGrid:
             block = loaded.block(self.name)
             key = getattr(block, "verification_key", None)
             if not key:
-                raise _not_set_up(
-                    self.name, "save a SendGrid Email Provider block with verification_key"
-                )
+                raise _not_set_up(self.name, "save a SendGrid Email Provider block with verification_key")
             verify.sendgrid(
                 incoming.body,
                 incoming.headers.get("x-twilio-email-event-webhook-signature"),

@@ -227,3 +227,26 @@ def lookup(key: str) -> SyncContext:
 def forget(key: str) -> None:
     """Drop a run's context."""
     _CONTEXTS.pop(key, None)
+
+
+# Hub engines shared with tasks by key (reconciliation): tasks take a plain string, never an engine.
+_ENGINES: dict[str, Engine] = {}
+
+
+def share_engine(engine: Engine) -> str:
+    """Register `engine` for the tasks of one flow run; returns the key they take."""
+    key = uuid.uuid4().hex
+    _ENGINES[key] = engine
+    return key
+
+
+def shared_engine(key: str) -> Engine:
+    """The engine `share_engine` registered under `key`."""
+    try:
+        return _ENGINES[key]
+    except KeyError:
+        raise LookupError(f"no hub engine is shared under {key!r} in this process") from None
+
+
+def unshare_engine(key: str) -> None:
+    _ENGINES.pop(key, None)

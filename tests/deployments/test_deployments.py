@@ -19,7 +19,12 @@ from deployments.definitions import DEPLOYMENTS, DeploymentConfigError, deployme
 from deployments.serving import prefect_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = {"woocommerce-sync/incremental", "woocommerce-sync/nightly-full", "woocommerce-sync-records/webhook"}
+NAMES = {
+    "woocommerce-sync/incremental",
+    "woocommerce-sync/nightly-full",
+    "woocommerce-sync-records/webhook",
+    "reconcile-payments/daily",
+}
 
 
 def _env(api_url: str, **extra: str) -> dict[str, str]:
@@ -108,6 +113,10 @@ def test_prefect_deploy_all(prefect_server: str) -> None:
     assert [s.schedule.cron for s in nightly.schedules] == ["0 3 * * *"]
     assert nightly.parameters["force"] is True
     assert found["woocommerce-sync-records/webhook"].schedules == []
+    daily = found["reconcile-payments/daily"]
+    assert [s.schedule.cron for s in daily.schedules] == ["30 4 * * *"]
+    assert daily.global_concurrency_limit is not None and daily.global_concurrency_limit.limit == 1
+    assert "start" not in daily.parameters, "each run takes the previous day plus the lookback"
     assert str(ROOT) in str(incremental.pull_steps), "workers load the flows from the project folder"
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from hub import migrate
 from hub.db import create_hub_engine
 from hub.errors import HubConfigError
-from hub.models import Base
+from hub.models import SQLITE_ONLY, Base
 
 EXPECTED = set(Base.metadata.tables)
 OLD_SERVICE_TABLES = {"real_time_data", "dashboard_metrics", "dashboard_events"}
@@ -40,8 +40,14 @@ def test_schema_matches_models(hub_url: str) -> None:
     from alembic.migration import MigrationContext
 
     engine = create_hub_engine(hub_url)
+
+    def include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
+        # Indexes the models create on SQLite only (`ddl_if`), which Alembic's comparison does not know.
+        return not (kind == "index" and engine.dialect.name != "sqlite" and obj.info.get(SQLITE_ONLY))  # type: ignore[attr-defined]
+
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

@@ -447,9 +447,9 @@ def test_sendgrid_batches_store_one_row_per_event(receiver: Any, engine: sa.Engi
     from blocks import SendGridEmail
 
     key = SendGridKey()
-    SendGridEmail(
-        api_key="SG.x", from_email="noreply@example.com", verification_key=key.public_key
-    ).save(names, overwrite=True)
+    SendGridEmail(api_key="SG.x", from_email="noreply@example.com", verification_key=key.public_key).save(
+        names, overwrite=True
+    )
     running = receiver(block_kwargs={})
     running.call(
         running.runtime.integrations.load()

@@ -1,0 +1,98 @@
+"""`nxt payments reconcile`: runs the reconciliation flow and prints the break table; bad input is one
+line and exit 2, before any Prefect server is started."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from recon_support import STORE, order_json, paid_pair, write_ledger, write_orders
+from typer.testing import CliRunner
+
+from deployments.cli import app
+from hub.db import create_hub_engine
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(hub_url: str, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
+    monkeypatch.setenv("NXT_DATABASE_URL", hub_url)
+    engine = create_hub_engine(hub_url)
+    o1, c1 = paid_pair(1)
+    write_orders(engine, o1, order_json(2, txn="ch_2", total="12.50"))
+    write_ledger(engine, [c1])
+    return engine
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_reconcile_prints_the_breaks_and_writes_the_csv(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: the table's cells stay on one line
+    out = tmp_path / "breaks.csv"
+    args = ["payments", "reconcile", "--start", "2026-01-10", "--end", "2026-01-11", "-g", "stripe"]
+
+    result = runner.invoke(app, [*args, "--store", STORE, "--csv", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert "missing_payment" in result.output and "12.50 USD" in result.output
+    assert (
+        "stripe for 2026-01-10..2026-01-11: 1 breaks, 0 pending, 0 resolved; 1 rows written" in result.output
+    )
+    with out.open() as f:
+        assert [r["gateway_id"] for r in csv.DictReader(f)] == ["ch_2"]
+
+    as_json = runner.invoke(app, [*args, "--store", STORE, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    summary = json.loads(as_json.output.strip().splitlines()[-1])
+    assert summary["break_count"] == 1 and summary["results"]["stripe"]["changes"]["updated"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--start", "2026-01-11", "--end", "2026-01-10"],
+            "error: end 2026-01-10T00:00:00+00:00 must be after start 2026-01-11T00:00:00+00:00",
+        ),
+        (
+            ["--start", "2026-01-11"],
+            "error: give both start and end, or neither (the previous day plus the lookback)",
+        ),
+        (
+            ["--start", "2025-01-01", "--end", "2026-02-01"],
+            "error: the window 2025-01-01..2026-02-01 is 396 days; reconcile at most 366 days at once",
+        ),
+        (
+            ["--gateway", "venmo"],
+            "error: unknown gateway 'venmo'; one of stripe, paypal, square, authorizenet",
+        ),
+        (
+            ["--start", "last tuesday", "--end", "2026-01-10"],
+            "error: start is not an ISO 8601 date or time: 'last tuesday'",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_without_a_prefect_server(args: list[str], message: str) -> None:
+    """The real console script: one line, exit 2; PREFECT_API_URL points nowhere, so a server started or
+    contacted for nothing would show."""
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "payments", "reconcile", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [message]
+    assert "Traceback" not in proc.stderr
