@@ -7,6 +7,7 @@ from prefect.blocks.core import Block
 from blocks._load import BlockNotFound, aload_block, load_block
 from blocks.authorizenet import AuthorizeNetGateway
 from blocks.hub import HubDatabase
+from blocks.notifications import NotificationSettings
 from blocks.paypal import PayPalGateway
 from blocks.sendgrid import SendGridEmail
 from blocks.square import SquareGateway
@@ -20,6 +21,7 @@ __all__ = [
     "BLOCK_TYPES",
     "BlockNotFound",
     "HubDatabase",
+    "NotificationSettings",
     "PayPalGateway",
     "SendGridEmail",
     "SquareGateway",
@@ -41,5 +43,6 @@ BLOCK_TYPES: tuple[type[Block], ...] = (
     SendGridEmail,
     HubDatabase,
     ThirdPartyWebhookSecrets,
+    NotificationSettings,
 )
 """Every block type of this project, in the order commands list them."""

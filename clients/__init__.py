@@ -16,6 +16,7 @@ from ._config import (
     RetryPolicy,
 )
 from ._http import RequestStats, reset_shared_state
+from ._rate import SenderRateLimit, reset_sender_limits, sender_limit
 from .errors import (
     RETRYABLE,
     ApiError,
@@ -31,6 +32,8 @@ from .errors import (
     ServerError,
     TransportFailure,
 )
+from .sendgrid import MailResult, send_mail
+from .twilio import LookupFailed, SendResult, SentMessage, find_sent, send_sms
 from .woocommerce import BatchResult, FetchResult, Page, WooCommerceClient
 
 __all__ = [
@@ -48,6 +51,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "FetchResult",
     "InvalidConfig",
+    "LookupFailed",
+    "MailResult",
     "NotFound",
     "NotWooCommerce",
     "Page",
@@ -57,8 +62,16 @@ __all__ = [
     "RequestStats",
     "ResponseTooLarge",
     "RetryPolicy",
+    "SendResult",
+    "SenderRateLimit",
+    "SentMessage",
     "ServerError",
     "TransportFailure",
     "WooCommerceClient",
+    "find_sent",
+    "reset_sender_limits",
     "reset_shared_state",
+    "send_mail",
+    "send_sms",
+    "sender_limit",
 ]

@@ -38,7 +38,7 @@ def _root(
 
 
 # Groups: module under deployments.commands, also the group's name.
-for _name in ("db", "blocks", "sandbox", "sync", "conflicts", "deployments"):
+for _name in ("db", "blocks", "sandbox", "sync", "conflicts", "notify", "deployments"):
     app.add_typer(importlib.import_module(f"deployments.commands.{_name}").app, name=_name)
 
 # Top-level commands that are not groups.
