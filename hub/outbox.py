@@ -253,11 +253,8 @@ def claim(
         )
         if only is not None:
             pick = pick.where(_t.c.id.in_(list(only)))
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         ids = conn.execute(
-            sa.update(_t)
-            .where(_t.c.id.in_(pick.scalar_subquery()), due)
+            _picked_update(conn, pick, due)
             .values(
                 status="claimed",
                 claimed_by=worker,
@@ -472,11 +469,8 @@ def in_doubt(
             .order_by(_t.c.id)
             .limit(limit)
         )
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         ids = conn.execute(
-            sa.update(_t)
-            .where(_t.c.id.in_(pick.scalar_subquery()), _t.c.status == "sending", _t.c.lease_until < now)
+            _picked_update(conn, pick, sa.and_(_t.c.status == "sending", _t.c.lease_until < now))
             .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
             .returning(_t.c.id)
         ).scalars()
@@ -669,6 +663,21 @@ def retry(
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def _picked_update(conn: Connection, pick: sa.Select[Any], still: sa.ColumnElement[bool]) -> sa.Update:
+    """`UPDATE outbox ... ` of the rows `pick` selects, if they still match `still`.
+
+    PostgreSQL: the pick is a CTE with `FOR UPDATE SKIP LOCKED` joined to the UPDATE; rows another worker
+    is claiming are skipped, not waited for. (As an `IN (subquery)` the planner may run the locking
+    subquery more than once and its LIMIT no longer bounds the rows updated: measured, it claimed every
+    due row.) SQLite: `IN (subquery)` in one statement, atomic because SQLite has one writer; `still`
+    repeats the conditions for the rows the statement finally updates.
+    """
+    if conn.dialect.name == "postgresql":
+        picked = pick.with_for_update(skip_locked=True).cte("picked")
+        return sa.update(_t).where(_t.c.id == picked.c.id, still)
+    return sa.update(_t).where(_t.c.id.in_(pick.scalar_subquery()), still)
 
 
 def _insert(conn: Connection) -> Any:
