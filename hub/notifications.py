@@ -506,11 +506,11 @@ def submit_email(
 
 
 def _submit(bind: Engine | Connection, message: NewMessage) -> tuple[int, bool]:
+    if suppressed(bind, message.channel, [message.recipient]):
+        why = f"{message.recipient} opted out of {message.channel} messages (suppressed)"
+        row_id = _record_refusal(bind, message, "suppressed", why, "suppressed")
+        raise NotificationRejected(why, code="suppressed", field="to", status=422, row_id=row_id)
     with transaction(bind) as conn:
-        if suppressed(conn, message.channel, [message.recipient]):
-            why = f"{message.recipient} opted out of {message.channel} messages (suppressed)"
-            row_id = _record_refusal(conn, message, "suppressed", why, "suppressed")
-            raise NotificationRejected(why, code="suppressed", field="to", status=422, row_id=row_id)
         inserted = enqueue(conn, [message])
         if inserted:
             return inserted[0], True

@@ -1,5 +1,5 @@
-"""The outbox on SQLite and PostgreSQL: idempotent enqueue, claims that two workers racing never share,
-the compare-and-set before a send, outcomes that never move a row backwards, recovery, retries, suppressions."""
+"""The outbox on SQLite and PostgreSQL: idempotent enqueue, claims that two racing workers never share, the
+compare-and-set before a send, outcomes that never move a row backwards, recovery, retries, suppressions."""
 
 from __future__ import annotations
 
