@@ -57,6 +57,7 @@ __all__ = [
     "run_dispatch",
     "send_email",
     "send_sms",
+    "templates_for",
     "update_notification_status",
 ]
 
@@ -671,11 +672,19 @@ async def load_settings(name: str) -> NotificationSettings:
 async def load_settings_and_templates(name: str) -> tuple[NotificationSettings, Templates]:
     """The settings and their compiled templates; a broken template fails here with its file and line."""
     settings = await load_settings(name)
+    return settings, await asyncio.to_thread(templates_for, settings)
+
+
+def templates_for(settings: NotificationSettings) -> Templates:
+    """The shipped templates overridden by the settings' folder, compiled.
+
+    Raises:
+        NotificationError: a template does not compile (its file and line), or the folder is missing.
+    """
     try:
-        templates = await asyncio.to_thread(Templates.load, settings.templates_folder)
+        return Templates.load(settings.templates_folder)
     except TemplateProblem as exc:
         raise NotificationError(f"notification template problem: {exc}") from None
-    return settings, templates
 
 
 async def _provider(cls: type[Any], name: str) -> tuple[Any, str | None]:
