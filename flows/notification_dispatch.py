@@ -483,7 +483,7 @@ def _email_response(row: outbox.OutboxRow) -> dict[str, Any]:
 
 @_flow("notification-status", "notification-status/{provider}", timeout_s=600)
 async def update_notification_status(
-    provider: Literal["twilio", "sendgrid"],
+    provider: str,
     events: list[dict[str, Any]],
     settings: str = "default",
     hub: str | None = None,

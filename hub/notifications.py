@@ -311,6 +311,7 @@ def raise_order_events(
     start = events_start(conn, store)
     if start is None:
         return 0
+    start = start.replace(microsecond=0)  # WooCommerce's times have whole seconds
     recent = []
     for rid, old, row in written:
         when = row.get("date_created_gmt") if old is None else row.get("date_modified_gmt")
@@ -425,7 +426,13 @@ def submit_sms(
         raise NotificationRejected(
             "`message` is required: the text to send", code="missing_field", field="message"
         )
-    key = _direct_key("sms", idempotency_key, (to.strip(), message), now)
+    try:
+        number: str | None = normalize_phone(to, default_region)
+        problem = None
+    except InvalidRecipient as exc:
+        number, problem = None, exc
+    # The same text to the same number (however it was written) is the same message.
+    key = _direct_key("sms", idempotency_key, (number or to.strip(), message), now)
     try:
         body = check_sms(message.strip())
     except RenderProblem as exc:
@@ -442,11 +449,10 @@ def submit_sms(
         priority=URGENT if urgent else 0,
         reference="direct",
     )
-    try:
-        number = normalize_phone(to, default_region)
-    except InvalidRecipient as exc:
-        row_id = _record_refusal(bind, base, "failed", str(exc), exc.code)
-        raise NotificationRejected(str(exc), code=exc.code, field="to", row_id=row_id) from None
+    if number is None:
+        assert problem is not None
+        row_id = _record_refusal(bind, base, "failed", str(problem), problem.code)
+        raise NotificationRejected(str(problem), code=problem.code, field="to", row_id=row_id)
     return _submit(bind, _replace(base, recipient=number))
 
 
@@ -487,7 +493,12 @@ def submit_email(
             code="invalid_subject" if field == "subject" else "empty_message",
             field=field,
         ) from None
-    key = _direct_key("email", idempotency_key, (to.strip(), subject, content), now)
+    try:
+        address: str | None = normalize_email(to)
+        problem: InvalidRecipient | None = None
+    except InvalidRecipient as exc:
+        address, problem = None, exc
+    key = _direct_key("email", idempotency_key, ((address or to.strip()).lower(), subject, content), now)
     base = NewMessage(
         key=key,
         channel="email",
@@ -497,11 +508,10 @@ def submit_email(
         priority=PRIORITIES[priority],
         reference="direct",
     )
-    try:
-        address = normalize_email(to)
-    except InvalidRecipient as exc:
-        row_id = _record_refusal(bind, base, "failed", str(exc), exc.code)
-        raise NotificationRejected(str(exc), code=exc.code, field="to", row_id=row_id) from None
+    if address is None:
+        assert problem is not None
+        row_id = _record_refusal(bind, base, "failed", str(problem), problem.code)
+        raise NotificationRejected(str(problem), code=problem.code, field="to", row_id=row_id)
     return _submit(bind, _replace(base, recipient=address))
 
 

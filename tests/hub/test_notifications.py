@@ -334,3 +334,12 @@ def test_direct_email_priority(engine: sa.Engine) -> None:
     with pytest.raises(NotificationRejected, match="priority") as caught:
         submit_email(engine, "a@example.com", "s", "c", priority="asap")
     assert caught.value.code == "invalid_priority"
+
+
+def test_a_change_in_the_same_second_the_first_sync_began_counts(engine: sa.Engine) -> None:
+    """WooCommerce's times have whole seconds: 12:00:00 may be 12:00:00.9, after a start at 12:00:00.5."""
+    _write(engine, [_order(1, "pending", modified="2024-05-01T11:00:00")])
+    with engine.begin() as conn:
+        mark_events_start(conn, "s1", START + timedelta(milliseconds=500))
+    _write(engine, [_order(1, "processing", modified="2024-05-01T12:00:00")])
+    assert _keys(engine) == ["order-confirmation:s1:1:email", "order-confirmation:s1:1:sms"]
