@@ -51,7 +51,7 @@ def test_register_registers_every_type() -> None:
     result = _run("register")
     assert result.exit_code == 0, result.output
     assert "registered WooCommerce Store (nxt-woocommerce-store)" in result.stdout
-    assert result.stdout.count("registered ") == 9
+    assert result.stdout.count("registered ") == 10
 
 
 def test_from_env_saves_lists_and_keeps_secrets_out(tmp_path: Path) -> None:
