@@ -148,15 +148,18 @@ async def _send_texts(ctx: DispatchContext, items: list[Prepared]) -> Counter[st
     callback = ctx.settings.status_callback_url
 
     def send(item: Prepared) -> SendResult:
-        limit.acquire()
-        result = twilio_send(
-            client,
-            to=item.recipient,
-            body=item.rendered["body"],
-            from_=block.from_number,
-            messaging_service_sid=block.messaging_service_sid,
-            status_callback=status_callback_for(callback, item.row.id),
-        )
+        slot = limit.acquire()
+        try:
+            result = twilio_send(
+                client,
+                to=item.recipient,
+                body=item.rendered["body"],
+                from_=block.from_number,
+                messaging_service_sid=block.messaging_service_sid,
+                status_callback=status_callback_for(callback, item.row.id),
+            )
+        finally:
+            limit.done(slot)
         if result.outcome == RETRY:
             limit.pause(result.retry_after or 1.0)  # Twilio asked us to slow down
         return result

@@ -169,19 +169,46 @@ def test_sendgrid_failures(sb: Sandbox) -> None:
     assert unreachable.outcome == "retry"
 
 
-def test_the_send_rate_is_never_exceeded_in_any_second() -> None:
+def _fake_time() -> tuple[list[float], dict[str, object]]:
     now = [0.0]
+    return now, {"clock": lambda: now[0], "sleep": lambda s: now.__setitem__(0, now[0] + s)}
+
+
+def test_the_send_rate_is_never_exceeded_in_any_second() -> None:
+    now, fake = _fake_time()
+    limit = SenderRateLimit(10, **fake)  # type: ignore[arg-type]
     starts: list[float] = []
-    limit = SenderRateLimit(10, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     for _ in range(100):
-        limit.acquire()
+        send = limit.acquire()
         starts.append(now[0])
+        limit.done(send)
     limit.pause(2.0)
-    limit.acquire()
+    limit.done(limit.acquire())
 
     windows = [sum(1 for t in starts if a <= t < a + 1.0) for a in starts]
     assert max(windows) == 10
-    assert starts[-1] == pytest.approx(99 * 0.105)
+    assert starts[1] - starts[0] == pytest.approx(0.102), "evenly spaced, not bursts of ten"
     assert now[0] == pytest.approx(starts[-1] + 2.0), "a pause holds every send back"
     with pytest.raises(ValueError, match="above 0"):
         SenderRateLimit(0)
+
+
+def test_a_late_answer_holds_the_next_sends_back() -> None:
+    """The provider counts arrivals: the k-th send waits a window after the (k-N)-th send's answer."""
+    now, fake = _fake_time()
+    limit = SenderRateLimit(2, **fake)  # type: ignore[arg-type]
+    first = limit.acquire()
+    second = limit.acquire()
+    assert now[0] == pytest.approx(0.51)
+    now[0] = 5.0  # the first send's answer took five seconds (it may have arrived just now)
+    limit.done(first)
+    limit.done(second)
+
+    limit.acquire()
+
+    assert now[0] == pytest.approx(5.0 + 1.02)
+    slow = SenderRateLimit(0.5, **fake)  # type: ignore[arg-type]
+    start = now[0]
+    slow.done(slow.acquire())
+    slow.acquire()
+    assert now[0] - start == pytest.approx(2.04), "below one a second: one per 1/rate seconds"
