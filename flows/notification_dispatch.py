@@ -516,6 +516,12 @@ async def update_notification_status(
             {f"notify_{provider}_status_applied": (counts.get("applied", 0), "events")},
             {"provider": provider},
         )
+        record_event(
+            conn,
+            "notification_status_updated",
+            message=f"{provider}: {counts.get('applied', 0)} of {len(events)} applied",
+            data={"provider": provider, "counts": dict(counts)},
+        )
     if counts.get("fallbacks"):
         await request_dispatch("fallback emails after failed texts")
     emit_finished(

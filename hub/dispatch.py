@@ -199,9 +199,13 @@ def sms_outcome(
     if outcome == "config":
         # Not the message's fault: it goes back to the queue untouched while someone fixes the block.
         return Outcome(row.id, "queued", error=message, error_code=code, retry_at=now + timedelta(seconds=60))
-    wait = max(IN_DOUBT_MIN_WAIT, timedelta(seconds=retry_delay(attempts)))
+    check_in = max(IN_DOUBT_MIN_WAIT, timedelta(seconds=retry_delay(attempts)))
     return Outcome(
-        row.id, "sending", error=f"in doubt: {message}", error_code=code or "in_doubt", retry_at=now + wait
+        row.id,
+        "sending",
+        error=f"in doubt: {message}",
+        error_code=code or "in_doubt",
+        retry_at=now + check_in,
     )
 
 

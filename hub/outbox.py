@@ -227,7 +227,7 @@ def claim(
     only: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> list[int]:
-    """Claim up to `limit` due rows of `channel` for `worker`: urgent first, then by template and age.
+    """Claim up to `limit` due rows of `channel` for `worker`: urgent first, then oldest (emails by template).
 
     Rows this worker already claimed and has not sent (a retried task) come back too; `only` restricts the
     claim to those ids (a direct send claiming its own row). Safe with several workers: PostgreSQL skips
@@ -248,7 +248,14 @@ def claim(
         pick = (
             sa.select(_t.c.id)
             .where(_t.c.channel == channel, due)
-            .order_by(_t.c.priority.desc(), _t.c.template, _t.c.id)
+            # Emails by template too, so a batch holds whole groups; texts strictly by age.
+            .order_by(
+                *(
+                    (_t.c.priority.desc(), _t.c.template, _t.c.id)
+                    if channel == "email"
+                    else (_t.c.priority.desc(), _t.c.id)
+                )
+            )
             .limit(limit)
         )
         if only is not None:
