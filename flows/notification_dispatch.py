@@ -234,9 +234,11 @@ def _stopped_with_work(ctx: DispatchContext) -> str | None:
     """The run's failure when a stopped channel still has messages waiting (else nothing to report)."""
     for channel in CHANNELS:
         reason = ctx.stopped.get(channel)
-        if reason and outbox.waiting(ctx.engine, channel):
-            waiting = outbox.waiting(ctx.engine, channel)
-            return f"{waiting} {'texts' if channel == 'sms' else 'emails'} wait in the outbox: {reason}"
+        waiting = outbox.waiting(ctx.engine, channel) if reason else 0
+        if waiting:
+            what = "text" if channel == "sms" else "email"
+            many = waiting != 1
+            return f"{waiting} {what}{'s' if many else ''} wait{'' if many else 's'} in the outbox: {reason}"
     return None
 
 

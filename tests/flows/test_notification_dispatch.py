@@ -429,7 +429,7 @@ def test_a_channel_without_its_block_waits(engine: sa.Engine, sb: Sandbox) -> No
     quiet = _dispatch(engine, sb, email=None, missing={"email": None})
     assert quiet["status"] == "completed"
 
-    with pytest.raises(NotificationError, match="1 emails wait in the outbox: no SendGrid"):
+    with pytest.raises(NotificationError, match="1 email waits in the outbox: no SendGrid"):
         _dispatch(
             engine, sb, email=None, missing={"email": "no SendGrid Email Provider block named 'default'"}
         )
