@@ -197,8 +197,10 @@ def sms_outcome(
             row.id, "queued", error=message, error_code=code, retry_at=now + timedelta(seconds=wait)
         )
     if outcome == "config":
-        # Not the message's fault: it goes back to the queue untouched while someone fixes the block.
-        return Outcome(row.id, "queued", error=message, error_code=code, retry_at=now + timedelta(seconds=60))
+        # Not the message's fault: it goes back to the queue, uncounted, while someone fixes the block.
+        return Outcome(
+            row.id, "queued", error=message, error_code=code, retry_at=now + timedelta(seconds=60), free=True
+        )
     check_in = max(IN_DOUBT_MIN_WAIT, timedelta(seconds=retry_delay(attempts)))
     return Outcome(
         row.id,
@@ -342,7 +344,11 @@ def mail_outcome(
                         Outcome(row.id, "failed", error=f"SendGrid 400: {named[index]}", error_code="400")
                     )
                 else:
-                    out.append(Outcome(row.id, "queued", error="another message of its request was refused"))
+                    out.append(
+                        Outcome(
+                            row.id, "queued", error="another message of its request was refused", free=True
+                        )
+                    )
             return out
         return [Outcome(r.id, "failed", error=message, error_code="400") for r in rows]
     if outcome in ("retry", "too_large"):
@@ -358,7 +364,14 @@ def mail_outcome(
         ]
     if outcome == "config":
         return [
-            Outcome(r.id, "queued", error=message, error_code="config", retry_at=now + timedelta(seconds=60))
+            Outcome(
+                r.id,
+                "queued",
+                error=message,
+                error_code="config",
+                retry_at=now + timedelta(seconds=60),
+                free=True,
+            )
             for r in rows
         ]
     # In doubt: only SendGrid's events (carrying nxt_id) can say; wait for them, then a person decides.

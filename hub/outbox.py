@@ -150,6 +150,9 @@ class Outcome:
     suppress: bool = False  # add the recipient to the suppressions
     fallback: bool = False  # a permanent failure an email may stand in for (SMS only)
     recipient: str | None = None  # the normalised recipient, when it changed
+    free: bool = (
+        False  # not the message's fault (our configuration, another message): the call is not counted
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -362,9 +365,11 @@ def record(
                 continue
             status = o.status
             error = o.error
-            if status == "queued" and max_attempts is not None and row.attempts >= max_attempts:
+            # a free outcome of a row marked `sending` gives its call back (a claimed row was never counted)
+            attempts = max(0, row.attempts - 1) if o.free and row.status == "sending" else row.attempts
+            if status == "queued" and not o.free and max_attempts is not None and attempts >= max_attempts:
                 status = "failed"
-                error = f"gave up after {row.attempts} attempts: {o.error or 'no answer'}"
+                error = f"gave up after {attempts} attempts: {o.error or 'no answer'}"
             recipient = o.recipient or row.recipient
             params.append(
                 {
@@ -378,6 +383,7 @@ def record(
                     "lease_until": (o.retry_at or now) if status == "sending" else None,
                     "sent_at": now if status == "sent" else None,
                     "recipient": recipient[:320],
+                    "attempts": attempts,
                     "updated_at": now,
                 }
             )
@@ -404,6 +410,7 @@ def record(
                     lease_until=sa.bindparam("lease_until"),
                     sent_at=sa.func.coalesce(_t.c.sent_at, sa.bindparam("sent_at")),
                     recipient=sa.bindparam("recipient"),
+                    attempts=sa.bindparam("attempts"),
                     updated_at=sa.bindparam("updated_at"),
                 ),
                 params,

@@ -90,7 +90,7 @@ async def _claim_and_prepare(
 
 async def _release(ctx: DispatchContext, items: Iterable[Prepared], why: str) -> Counter[str]:
     """Put claimed rows that will not be sent in this run back in the queue (nothing was sent)."""
-    outcomes = [outbox.Outcome(i.row.id, "queued", error=why, error_code="config") for i in items]
+    outcomes = [outbox.Outcome(i.row.id, "queued", error=why, error_code="config", free=True) for i in items]
     if not outcomes:
         return Counter()
     recorded = await asyncio.to_thread(outbox.record, ctx.engine, outcomes)

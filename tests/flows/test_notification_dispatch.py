@@ -274,16 +274,17 @@ sms = TwilioSMS(**args["sms"])
 email = SendGridEmail(**args["email"])
 engine = create_hub_engine(args["hub"])
 asyncio.run(run_dispatch(engine, NotificationSettings(), Templates.load(), sms=sms, email=email,
-                         only={{args["channel"]: [args["row"]]}}, use_prefect=False))
+                         only={{args["channel"]: args["rows"]}}, use_prefect=False))
 """
 
 
-def _crash_dispatch(hub_url: str, sb: Sandbox, channel: str, row_id: int) -> int:
+def _crash_dispatch(hub_url: str, sb: Sandbox, channel: str, row_ids: list[int]) -> int:
+    """Run a dispatch of `row_ids` in a child process that SIGKILLs itself once the provider accepted."""
     sms, email = _sms(sb), _email(sb)
     args = {
         "hub": hub_url,
         "channel": channel,
-        "row": row_id,
+        "rows": row_ids,
         "sms": {**sms.model_dump(), "auth_token": sms.auth_token.get_secret_value()},
         "email": {**email.model_dump(), "api_key": email.api_key.get_secret_value()},
     }
@@ -303,7 +304,7 @@ def test_a_kill_between_twilios_accept_and_the_hubs_commit(
 ) -> None:
     row_id, _ = submit_sms(engine, DELIVERABLE, "killed after accept")
 
-    assert _crash_dispatch(hub_url, sb, "sms", row_id) == -signal.SIGKILL
+    assert _crash_dispatch(hub_url, sb, "sms", [row_id]) == -signal.SIGKILL
     [message] = _twilio_messages(sb, to=DELIVERABLE)
     assert outbox.load(engine, [row_id])[0].status == "sending"
 
@@ -322,9 +323,8 @@ def test_a_kill_between_sendgrids_accept_and_the_hubs_commit(
 ) -> None:
     settled, _ = submit_email(engine, "ann@example.com", "Hi", "<p>one</p>")
     unknown, _ = submit_email(engine, "bob@example.com", "Hi", "<p>two</p>")
-    assert _crash_dispatch(hub_url, sb, "email", settled) == -signal.SIGKILL
-    assert _crash_dispatch(hub_url, sb, "email", unknown) == -signal.SIGKILL
-    assert len(sb.call(sb.sendgrid.emails)) == 2
+    assert _crash_dispatch(hub_url, sb, "email", [settled, unknown]) == -signal.SIGKILL
+    assert len(sb.call(sb.sendgrid.emails)) == 2 and len(sb.call(sb.sendgrid.calls)) == 1
 
     # SendGrid's events (carrying our id) settle the first; none ever come for the second.
     events = sb.call(sb.sendgrid.events, email="ann@example.com")

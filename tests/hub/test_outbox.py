@@ -295,3 +295,22 @@ def test_postgresql_claims_skip_the_rows_another_claim_holds(engine: sa.Engine, 
             second.exec_driver_sql("SET LOCAL lock_timeout = '1ms'")
             taken = outbox.claim(second, "sms", "b", 4, lease=LEASE)
     assert held == ids[:4] and taken == ids[4:8]
+
+
+def test_calls_that_were_not_the_messages_fault_are_not_counted(engine: sa.Engine) -> None:
+    sent, waiting = outbox.enqueue(engine, [_msg(1), _msg(2)])
+    outbox.claim(engine, "sms", "w", 2, lease=LEASE)
+    outbox.mark_sending(engine, "w", {sent: ("+14155550001", {"body": "x"})}, lease=LEASE)
+
+    outbox.record(
+        engine,
+        [
+            Outcome(sent, "queued", error="Twilio 20003: bad credentials", free=True),  # our configuration
+            Outcome(waiting, "queued", error="the channel stopped", free=True),  # claimed, never sent
+        ],
+        max_attempts=1,
+    )
+
+    rows = {r.id: r for r in outbox.load(engine, [sent, waiting])}
+    assert (rows[sent].status, rows[sent].attempts) == ("queued", 0), "not given up on, not counted"
+    assert (rows[waiting].status, rows[waiting].attempts) == ("queued", 0)
