@@ -8,6 +8,7 @@ from blocks._load import BlockNotFound, aload_block, load_block
 from blocks._meta import circuit_state
 from blocks.authorizenet import AuthorizeNetGateway
 from blocks.hub import HubDatabase
+from blocks.notifications import NotificationSettings
 from blocks.paypal import PayPalGateway
 from blocks.receiver import ReceiverAPI
 from blocks.sendgrid import SendGridEmail
@@ -22,6 +23,7 @@ __all__ = [
     "BLOCK_TYPES",
     "BlockNotFound",
     "HubDatabase",
+    "NotificationSettings",
     "PayPalGateway",
     "ReceiverAPI",
     "SendGridEmail",
@@ -45,6 +47,7 @@ BLOCK_TYPES: tuple[type[Block], ...] = (
     SendGridEmail,
     HubDatabase,
     ThirdPartyWebhookSecrets,
+    NotificationSettings,
     ReceiverAPI,
 )
 """Every block type of this project, in the order commands list them."""

@@ -36,6 +36,7 @@ LOGOS = {
     "twilio": HttpUrl("https://cdn.simpleicons.org/twilio"),
     "sendgrid": HttpUrl("https://cdn.simpleicons.org/twilio"),
     "database": HttpUrl("https://cdn.simpleicons.org/sqlalchemy"),
+    "notifications": HttpUrl("https://cdn.simpleicons.org/minutemailer"),
     # Prefect's own "Webhook" block logo.
     "webhook": HttpUrl(
         "https://cdn.sanity.io/images/3ugk85nk/production/c7247cb359eb6cf276734d4b1fbf00fb8930e89e-250x250.png"

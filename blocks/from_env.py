@@ -170,6 +170,7 @@ SERVICES: tuple[Service, ...] = (
             Var("TWILIO_FROM_NUMBER", "from_number"),
             Var("TWILIO_MESSAGING_SERVICE_SID", "messaging_service_sid"),
             Var("TWILIO_BASE_URL", "base_url"),
+            Var("TWILIO_MESSAGES_PER_SECOND", "messages_per_second"),
         ),
     ),
     Service(

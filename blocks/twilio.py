@@ -66,6 +66,16 @@ class TwilioSMS(CredentialsBlock):
         title="Timeout (ms)",
         description="How long to wait for Twilio to connect or answer, in milliseconds.",
     )
+    messages_per_second: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        title="Messages per second",
+        description=(
+            "Most texts sent per second from this sender (Twilio: 1 for a US long code, 3 toll-free, 100 a "
+            "short code, the sum of its numbers for a Messaging Service); sends are paced under it."
+        ),
+    )
     max_retries: int = Field(
         default=2,
         ge=0,
@@ -75,6 +85,11 @@ class TwilioSMS(CredentialsBlock):
             "Twilio may have received is never retried here."
         ),
     )
+
+    @property
+    def sender(self) -> str:
+        """The sender texts go from: the Messaging Service when one is set, else the number."""
+        return self.messaging_service_sid or self.from_number
 
     def client(self) -> Client:
         """Build the official Twilio client for this account."""

@@ -16,6 +16,7 @@ from ._config import (
     RetryPolicy,
 )
 from ._http import RequestStats, breaker_state, reset_shared_state
+from ._rate import SenderRateLimit, reset_sender_limits, sender_limit
 from .authorizenet import AuthorizeNetClient
 from .errors import (
     RETRYABLE,
@@ -34,6 +35,8 @@ from .errors import (
     TransportFailure,
 )
 from .paypal import PayPalClient, TransactionPage
+from .sendgrid import MailResult, send_mail
+from .twilio import LookupFailed, SendResult, SentMessage, find_sent, send_sms
 from .woocommerce import BatchResult, FetchResult, Page, WooCommerceClient
 
 __all__ = [
@@ -53,6 +56,8 @@ __all__ = [
     "Declined",
     "FetchResult",
     "InvalidConfig",
+    "LookupFailed",
+    "MailResult",
     "NotFound",
     "NotWooCommerce",
     "Page",
@@ -63,10 +68,18 @@ __all__ = [
     "RequestStats",
     "ResponseTooLarge",
     "RetryPolicy",
+    "SendResult",
+    "SenderRateLimit",
+    "SentMessage",
     "ServerError",
     "TransactionPage",
     "TransportFailure",
     "WooCommerceClient",
     "breaker_state",
+    "find_sent",
+    "reset_sender_limits",
     "reset_shared_state",
+    "send_mail",
+    "send_sms",
+    "sender_limit",
 ]

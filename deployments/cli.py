@@ -38,7 +38,17 @@ def _root(
 
 
 # Groups: module under deployments.commands, also the group's name.
-for _name in ("db", "blocks", "sandbox", "sync", "conflicts", "payments", "deployments", "webhooks"):
+for _name in (
+    "db",
+    "blocks",
+    "sandbox",
+    "sync",
+    "conflicts",
+    "payments",
+    "notify",
+    "deployments",
+    "webhooks",
+):
     app.add_typer(importlib.import_module(f"deployments.commands.{_name}").app, name=_name)
 
 # Top-level commands that are not groups.

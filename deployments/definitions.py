@@ -118,6 +118,28 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         tags=("payments", "reconciliation"),
         per_store=True,
     ),
+    Deployment(
+        flow_name="notification-dispatch",
+        name="every-minute",
+        entrypoint="flows/notification_dispatch.py:dispatch_notifications",
+        description=(
+            "Send what is due in the outbox: texts through Twilio, emails through SendGrid. Also started "
+            "right after notifications are queued (order changes, payment events, alerts)."
+        ),
+        parameters={"limit": 5000, "sms": "default", "email": "default", "settings": "default"},
+        every=timedelta(minutes=1),
+        collision="CANCEL_NEW",
+        tags=("notifications",),
+    ),
+    Deployment(
+        flow_name="notification-status",
+        name="callbacks",
+        entrypoint="flows/notification_dispatch.py:update_notification_status",
+        description="Apply Twilio status callbacks and SendGrid events (started by the webhook receiver).",
+        parameters={"settings": "default"},
+        concurrency=4,
+        tags=("notifications", "webhook"),
+    ),
 )
 
 

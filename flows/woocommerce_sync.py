@@ -20,6 +20,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 from prefect import Flow, flow, get_run_logger
@@ -33,6 +34,8 @@ from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub import locks
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
+from hub.models import utcnow
+from hub.notifications import mark_events_start
 from hub.push import PUSH_RESOURCES, dirty_batches
 from hub.sync_runs import (
     close_flow_run_runs,
@@ -329,6 +332,7 @@ async def _session(
         session.summary = summary
     if use_prefect:
         await _report(summary)
+        await _notify_after(summary, engine)
     if unexpected is not None:
         raise unexpected
     if status_ != "completed":
@@ -584,6 +588,10 @@ def _finish(
     tags = {"store": store, "sync_type": sync_type, "direction": direction, "run_id": run_id}
     with engine.begin() as conn:
         duration_ms = finish_run(conn, run_id, status=status_, counts=counts, error=error)
+        if status_ == "completed" and direction != "push" and "orders" in SYNC_TYPES.get(sync_type, ()):
+            # The store's orders have been read in full once: from the start of this run on, their
+            # changes raise customer notifications (the first sync never messages about past orders).
+            mark_events_start(conn, store, utcnow() - timedelta(seconds=elapsed))
         record_metrics(
             conn,
             {
@@ -639,6 +647,34 @@ async def _report(summary: dict[str, Any]) -> None:
         ok=ok,
         payload=summary,
     )
+
+
+async def _notify_after(summary: dict[str, Any], engine: Engine) -> None:
+    """After a run: start a dispatch when order changes queued notifications; alert the operators when the
+    run failed (at most once an hour per store). Never fails the run's report."""
+    from flows.notification_dispatch import operator_alert, request_dispatch
+
+    logger = get_run_logger()
+    try:
+        if summary["counts"].get("notifications"):
+            await request_dispatch(f"{summary['counts']['notifications']} order notifications")
+        if summary["status"] != "completed":
+            hour = utcnow().strftime("%Y-%m-%dT%H")
+            await operator_alert(
+                f"WooCommerce sync of {summary['store']} failed",
+                summary["error"] or "the sync failed",
+                key=f"woocommerce-sync-failed:{summary['store']}:{hour}",
+                severity="error",
+                source="woocommerce-sync",
+                engine=engine,
+                details={
+                    "run": summary["id"],
+                    "sync_type": summary["sync_type"],
+                    "direction": summary["direction"],
+                },
+            )
+    except Exception as exc:  # notifying is best effort here: the sync's own outcome stands
+        logger.warning("notifications after the sync were not sent: %s", _one_line(exc))
 
 
 def _first(exc: BaseException) -> BaseException:

@@ -216,6 +216,8 @@ def _write(conn: Connection, target: BatchTarget, batch: _Batch) -> Counter[str]
         counts["conflicts"] += sum(settled.values())
         counts["conflicts_manual"] += settled["manual"]
     counts.update(inserted=result.inserted, updated=result.updated, unchanged=result.unchanged)
+    if result.notifications:
+        counts["notifications"] += result.notifications  # the flow starts a dispatch when this is > 0
     return counts
 
 

@@ -525,7 +525,22 @@ class ReconciliationItem(Base):
 # --------------------------------------------------------------------------------------------------
 # Notifications
 
-OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppressed", "unknown")
+# queued -> claimed (a dispatch took it) -> sending (marked before the provider call) -> sent (the provider
+# accepted it) -> delivered | undelivered. Final without a provider: failed (bad input or a permanent
+# refusal), suppressed (the recipient opted out), cancelled (the settings turn its channel or event off),
+# unknown (a send in doubt that the provider cannot settle: a person decides).
+OUTBOX_STATUSES = (
+    "queued",
+    "claimed",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "suppressed",
+    "cancelled",
+    "unknown",
+)
 
 
 class OutboxMessage(Base):
@@ -536,7 +551,7 @@ class OutboxMessage(Base):
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
     recipient: Mapped[str] = mapped_column(sa.String(320))
-    template: Mapped[str] = mapped_column(sa.String(100))
+    template: Mapped[str] = mapped_column(sa.String(100))  # the event: order-confirmation, direct, ...
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(sa.String(12), default="queued")
     provider_id: Mapped[str | None] = mapped_column(sa.String(200))
@@ -547,11 +562,31 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # Higher goes first (the seed's `urgent`, an email's `priority`, operator alerts).
+    priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    # What it is about, e.g. `order:default:123` (for people and the CLI; never parsed for decisions).
+    reference: Mapped[str | None] = mapped_column(sa.String(200))
+    # A requested send time: emails sharing a template and a send time go out in one request.
+    send_at: Mapped[datetime | None]
+    # The text as sent (SMS `body`; email `subject`, `text`, `html`), stored when the row is marked
+    # `sending`, so a send in doubt can be matched against what the provider has.
+    rendered: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Who holds the row and until when: a claim, then the send. An expired lease is recovered.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(sa.String(40))
+    provider_status: Mapped[str | None] = mapped_column(sa.String(30))
+    # Where a permanently failed SMS falls back to (the customer's email), when the settings allow.
+    fallback_email: Mapped[str | None] = mapped_column(sa.String(320))
     __table_args__ = (
         _enum_check("status", OUTBOX_STATUSES),
         _enum_check("channel", ("sms", "email")),
         sa.Index("ix_outbox_due", "status", "next_attempt_at"),
         sa.Index("ix_outbox_provider", "channel", "provider_id"),
+        sa.Index("ix_outbox_claim", "channel", "status", "priority", "id"),
+        sa.Index("ix_outbox_lease", "status", "lease_until"),
+        sa.Index("ix_outbox_reference", "reference"),
     )
 
 
@@ -567,6 +602,36 @@ class Suppression(Base):
     __table_args__ = (
         sa.UniqueConstraint("channel", "recipient"),
         _enum_check("channel", ("sms", "email")),
+    )
+
+
+class NotificationStore(Base):
+    """Per store: from when order changes raise customer notifications (the end of its first full sync).
+
+    A store without a row raises none: the first sync mirrors past orders without messaging anyone.
+    """
+
+    __tablename__ = "notification_stores"
+    store: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    events_from: Mapped[datetime]
+
+
+class NotificationRun(Base):
+    """One dispatch (or direct send, or status update) run: status, counts, error."""
+
+    __tablename__ = "notification_runs"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    status: Mapped[str] = mapped_column(sa.String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[int | None]
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    __table_args__ = (
+        _enum_check("status", SYNC_STATUSES),
+        sa.Index("ix_notification_runs_started", "kind", "started_at"),
     )
 
 

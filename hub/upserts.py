@@ -8,6 +8,10 @@ the statement overwrite a hub-side edit or rewrite an identical row.
 
 Mutable resources (products, customers, orders) are merged on id like this; rows that vanish from the
 store get a `deleted_at` tombstone instead of being deleted, so history and foreign references survive.
+
+Orders written here also raise their customer notifications (`hub.notifications.raise_order_events`) in
+the same transaction: the statuses before the write come from the same `SELECT`, so every path that
+changes the mirror (pull pages, webhook re-reads, push answers, settled conflicts) raises them, set-wise.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
 from hub.models import MIRROR_TABLES, OrderLineItem, OrderRefund, utcnow
+from hub.notifications import raise_order_events
 
 _IN_CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 
@@ -36,6 +41,7 @@ class UpsertResult:
     unchanged: int = 0
     skipped_dirty: list[int] = field(default_factory=list)
     written: list[int] = field(default_factory=list)
+    notifications: int = 0  # outbox rows the written orders raised
 
     def __iadd__(self, other: UpsertResult) -> UpsertResult:
         self.inserted += other.inserted
@@ -43,6 +49,7 @@ class UpsertResult:
         self.unchanged += other.unchanged
         self.skipped_dirty += other.skipped_dirty
         self.written += other.written
+        self.notifications += other.notifications
         return self
 
 
@@ -64,7 +71,8 @@ def upsert_mirror(
         overwrite_dirty: also overwrite rows with unpushed hub edits (conflict resolution decided so).
 
     Returns:
-        Counts, the remote ids written, and the ids skipped because the hub row has unpushed edits.
+        Counts, the remote ids written, the ids skipped because the hub row has unpushed edits, and (orders)
+        how many notifications the written orders raised.
     """
     table = MIRROR_TABLES[resource].__table__
     batch = {int(r["remote_id"]): dict(r) for r in rows}
@@ -77,7 +85,7 @@ def upsert_mirror(
     for remote_id, row in batch.items():
         found = existing.get(remote_id)
         if found is not None:
-            content_hash, deleted_at, dirty = found
+            content_hash, deleted_at, dirty, _ = found
             if content_hash == row["content_hash"] and deleted_at is None:
                 result.unchanged += 1
                 continue
@@ -94,6 +102,11 @@ def upsert_mirror(
         )
     if to_write:
         _insert_on_conflict(conn, table, to_write, overwrite_dirty=overwrite_dirty)
+    if resource == "orders" and result.written:
+        before = {rid: found[3] for rid, found in existing.items()}
+        result.notifications = raise_order_events(
+            conn, store, [(rid, before.get(rid), batch[rid]) for rid in result.written]
+        )
     return result
 
 
@@ -165,15 +178,17 @@ def tombstone_missing(conn: Connection, resource: str, store: str, present_ids: 
 
 def _existing(
     conn: Connection, table: sa.Table, store: str, ids: Iterable[int]
-) -> dict[int, tuple[str, datetime | None, bool]]:
-    found: dict[int, tuple[str, datetime | None, bool]] = {}
+) -> dict[int, tuple[str, datetime | None, bool, str | None]]:
+    """(hash, tombstone, dirty, status) of the stored rows among `ids`; status is None for customers."""
+    status = table.c.status if "status" in table.c else sa.null()
+    found: dict[int, tuple[str, datetime | None, bool, str | None]] = {}
     for chunk in _chunks(list(ids)):
-        for remote_id, content_hash, deleted_at, dirty in conn.execute(
-            sa.select(table.c.remote_id, table.c.content_hash, table.c.deleted_at, table.c.dirty).where(
-                table.c.store == store, table.c.remote_id.in_(chunk)
-            )
+        for remote_id, content_hash, deleted_at, dirty, old_status in conn.execute(
+            sa.select(
+                table.c.remote_id, table.c.content_hash, table.c.deleted_at, table.c.dirty, status
+            ).where(table.c.store == store, table.c.remote_id.in_(chunk))
         ):
-            found[int(remote_id)] = (content_hash, deleted_at, bool(dirty))
+            found[int(remote_id)] = (content_hash, deleted_at, bool(dirty), old_status)
     return found
 
 

@@ -71,6 +71,7 @@ TWILIO_ENABLED=true
 TWILIO_ACCOUNT_SID=AC0123
 TWILIO_AUTH_TOKEN=SECRET_twilio
 TWILIO_FROM_NUMBER=+15551234567
+TWILIO_MESSAGES_PER_SECOND=3
 SENDGRID_ENABLED=true
 SENDGRID_API_KEY=SG.SECRET_sendgrid
 SENDGRID_FROM_EMAIL=noreply@yourcompany.com
@@ -157,6 +158,8 @@ def test_good_env_builds_every_block(tmp_path: Path) -> None:
     paypal = by_type[PayPalGateway]
     assert isinstance(paypal, PayPalGateway)
     assert paypal.environment == "sandbox" and paypal.webhook_id == "WH-1"
+    twilio = by_type[TwilioSMS]
+    assert isinstance(twilio, TwilioSMS) and twilio.messages_per_second == 3.0
     hub = by_type[HubDatabase]
     assert isinstance(hub, HubDatabase)
     assert (hub.pool_max_connections, hub.pool_min_connections) == (50, 5)

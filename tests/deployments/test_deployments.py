@@ -19,12 +19,14 @@ from deployments.definitions import DEPLOYMENTS, DeploymentConfigError, deployme
 from deployments.serving import prefect_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = {
+STORE_NAMES = {
     "woocommerce-sync/incremental",
     "woocommerce-sync/nightly-full",
     "woocommerce-sync-records/webhook",
     "reconcile-payments/daily",
 }
+OTHER_NAMES = {"notification-dispatch/every-minute", "notification-status/callbacks"}
+NAMES = STORE_NAMES | OTHER_NAMES
 
 
 def _env(api_url: str, **extra: str) -> dict[str, str]:
@@ -65,7 +67,7 @@ def test_overrides_from_the_environment() -> None:
         "NXT_STORES": "eu,us",
     }
     specs = {s.full_name: s for s in deployments(env)}
-    assert set(specs) == {f"{n}-{store}" for n in NAMES for store in ("eu", "us")}
+    assert set(specs) == {f"{n}-{store}" for n in STORE_NAMES for store in ("eu", "us")} | OTHER_NAMES
     incremental = specs["woocommerce-sync/incremental-eu"]
     assert incremental.every == timedelta(minutes=10) and incremental.cron is None
     assert incremental.parameters == {
@@ -117,6 +119,10 @@ def test_prefect_deploy_all(prefect_server: str) -> None:
     assert [s.schedule.cron for s in daily.schedules] == ["30 4 * * *"]
     assert daily.global_concurrency_limit is not None and daily.global_concurrency_limit.limit == 1
     assert "start" not in daily.parameters, "each run takes the previous day plus the lookback"
+    dispatch = found["notification-dispatch/every-minute"]
+    assert [s.schedule.interval for s in dispatch.schedules] == [timedelta(minutes=1)]
+    assert dispatch.global_concurrency_limit is not None and dispatch.global_concurrency_limit.limit == 1
+    assert dispatch.concurrency_options.collision_strategy == "CANCEL_NEW"
     assert str(ROOT) in str(incremental.pull_steps), "workers load the flows from the project folder"
 
 
@@ -163,7 +169,7 @@ def test_nxt_serve_runs_deployments_one_at_a_time(served, sandbox, block) -> Non
     async def run_two() -> list[Any]:
         async with PrefectClient(api_url) as client:
             await block.model_copy(update={"batch_size": 5}).asave("served", overwrite=True, client=client)
-            served = {f"{name}-served" for name in NAMES}
+            served = {f"{name}-served" for name in STORE_NAMES} | OTHER_NAMES
             found = {}
             for _ in range(100):  # serve registers its deployments right after it starts
                 found = await _read_deployments(api_url)

@@ -116,8 +116,9 @@ def _fails_with(block, store_name, engine, expected: str) -> None:  # type: igno
     (run,) = _runs(engine)
     assert run.status == "failed" and expected.lower() in run.error.lower()
     with engine.connect() as conn:
-        event = conn.execute(sa.select(DashboardEvent.__table__)).one()
-    assert event.event_type == "wc_sync_failed" and event.severity == "error"
+        events = {e.event_type: e for e in conn.execute(sa.select(DashboardEvent.__table__))}
+    assert set(events) == {"wc_sync_failed", "operator_alert"}, "the failure is recorded and alerted"
+    assert events["wc_sync_failed"].severity == "error"
 
 
 def test_wrong_credentials_fail_once_with_a_clear_error(block, store_name, engine, probe) -> None:  # type: ignore[no-untyped-def]

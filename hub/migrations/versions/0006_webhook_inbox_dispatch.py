@@ -10,7 +10,7 @@
 - index `ix_webhook_events_due` (status, next_attempt_at): the dispatcher's query.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import hub.types
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
