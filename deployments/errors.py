@@ -137,3 +137,8 @@ def _first(exc: BaseException) -> BaseException:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of the first real error inside `exc` (task groups nest them), for reports."""
+    return _one_line(_first(exc))
