@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from hub.dialect import upsert_insert
 from hub.models import SyncCursor, utcnow
 
 _t = SyncCursor.__table__
@@ -46,7 +47,7 @@ def advance(
     state: dict[str, Any] | None = None,
 ) -> None:
     """Save the cursor in the caller's transaction. It never moves backwards in time."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    insert = partial(upsert_insert, conn)
     stmt = insert(_t).values(
         store=store, resource=resource, modified_after=modified_after, state=state or {}, updated_at=utcnow()
     )

@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from hub.dialect import upsert_insert
 from hub.models import DashboardEvent, WebhookEvent, utcnow
 from hub.records import strip_nul
 
@@ -116,9 +116,7 @@ def stable_key(*parts: str) -> str:
 
 
 def _insert(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(_t)
-    return sqlite.insert(_t)
+    return upsert_insert(conn, _t)
 
 
 def insert_events(conn: Connection, items: Sequence[InboxItem]) -> list[tuple[int, bool]]:
@@ -424,7 +422,7 @@ def replay(conn: Connection, *, ids: Iterable[int] = (), failed: bool = False) -
 
     Rows being processed are left alone. Returns the ids replayed.
     """
-    cond = []
+    cond: list[sa.ColumnElement[bool]] = []
     wanted = list(ids)
     if wanted:
         cond.append(_t.c.id.in_(wanted))
@@ -455,7 +453,9 @@ def counts(conn: Connection) -> Mapping[str, int]:
     """Rows per status (every status present, zero included)."""
     from hub.models import INBOX_STATUSES
 
-    found = dict(conn.execute(sa.select(_t.c.status, sa.func.count()).group_by(_t.c.status)).all())
+    found: dict[str, int] = dict(
+        conn.execute(sa.select(_t.c.status, sa.func.count()).group_by(_t.c.status)).all()
+    )
     return {s: int(found.get(s, 0)) for s in INBOX_STATUSES}
 
 

@@ -76,13 +76,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from hub import cursors
+from hub.dialect import upsert_insert
 from hub.errors import HubError
 from hub.models import (
     CHARGE_STATUSES,
@@ -726,7 +727,7 @@ def _merge(
 
 
 def _insert(conn: Connection) -> Any:
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    return partial(upsert_insert, conn)
 
 
 def _columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:

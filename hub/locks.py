@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from hub.db import transaction
+from hub.dialect import upsert_insert
 from hub.models import SyncLock, utcnow
 from hub.types import UTCDateTime
 
@@ -61,7 +62,7 @@ def acquire(bind: Engine | Connection, name: str, owner: str, ttl_s: float) -> b
     _check(name, owner, ttl_s)
     with transaction(bind) as conn:
         now, expires = _now_and_expiry(conn, ttl_s)
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+        insert = partial(upsert_insert, conn)
         stmt = insert(_t).values(name=name, owner=owner, acquired_at=now, expires_at=expires)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_t.c.name],

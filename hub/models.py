@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -40,6 +40,8 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
+    # Every model maps one table: say so, so `Model.__table__` types as a Table (insert/update targets).
+    __table__: ClassVar[sa.Table]  # type: ignore[misc]
     metadata = sa.MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), dict[str, Any]: JSONType}
 
@@ -718,7 +720,7 @@ class DashboardEvent(Base):
     )
 
 
-MIRROR_TABLES: dict[str, type[_Mirrored]] = {
+MIRROR_TABLES: dict[str, type[Base]] = {
     "products": Product,
     "customers": Customer,
     "orders": Order,

@@ -21,13 +21,14 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from hub.db import transaction
+from hub.dialect import upsert_insert
 from hub.models import NotificationStore, OrderRefund, utcnow
 from hub.outbox import NewMessage, enqueue, existing_keys, load, suppressed
 from hub.recipients import InvalidRecipient, normalize_email, normalize_phone
@@ -110,8 +111,8 @@ class NotificationRejected(ValueError):
 
 def order_context(store: str, order: Mapping[str, Any]) -> dict[str, Any]:
     """The template context of an order event, from the WooCommerce order JSON (text values, never None)."""
-    billing = order.get("billing") if isinstance(order.get("billing"), Mapping) else {}
-    items = order.get("line_items") if isinstance(order.get("line_items"), list) else []
+    billing: Mapping[str, Any] = order["billing"] if isinstance(order.get("billing"), Mapping) else {}
+    items: list[Any] = order["line_items"] if isinstance(order.get("line_items"), list) else []
     return {
         "store": store,
         "order": {
@@ -145,7 +146,7 @@ def order_context(store: str, order: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def customer_context(store: str, customer: Mapping[str, Any]) -> dict[str, Any]:
-    billing = customer.get("billing") if isinstance(customer.get("billing"), Mapping) else {}
+    billing: Mapping[str, Any] = customer["billing"] if isinstance(customer.get("billing"), Mapping) else {}
     return {
         "store": store,
         "customer": {
@@ -277,7 +278,7 @@ def events_for_status(old: str | None, new: str | None) -> list[str]:
 def mark_events_start(conn: Connection, store: str, since: datetime) -> bool:
     """Record that `store` finished its first full sync, which began at `since`: order changes seen from
     now on raise customer events. Later calls change nothing. Returns True the first time."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    insert = partial(upsert_insert, conn)
     t = NotificationStore.__table__
     done = conn.execute(
         insert(t)

@@ -27,13 +27,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from hub.db import transaction
+from hub.dialect import upsert_insert
 from hub.models import OUTBOX_STATUSES, OutboxMessage, Suppression, utcnow
 
 __all__ = [
@@ -510,7 +511,9 @@ def provider_ids_for(bind: Engine | Connection, channel: str, recipient: str) ->
 
 def suppress(bind: Engine | Connection, channel: str, recipients: Iterable[tuple[str, str]]) -> int:
     """Add `(recipient, reason)` pairs to the suppressions of `channel`; returns how many were new."""
-    rows = [{"channel": channel, "recipient": r[:320], "reason": (why or "")[:200]} for r, why in recipients]
+    rows: list[dict[str, Any]] = [
+        {"channel": channel, "recipient": r[:320], "reason": (why or "")[:200]} for r, why in recipients
+    ]
     if not rows:
         return 0
     now = utcnow()
@@ -695,7 +698,7 @@ def _picked_update(conn: Connection, pick: sa.Select[Any], still: sa.ColumnEleme
 
 
 def _insert(conn: Connection) -> Any:
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    return partial(upsert_insert, conn)
 
 
 def _row(r: Any) -> OutboxRow:

@@ -8,11 +8,12 @@ product's variations removes it. A run starts with whatever an earlier run left.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from hub.dialect import upsert_insert
 from hub.models import SyncPending, utcnow
 
 VARIATIONS = "variations"
@@ -25,7 +26,7 @@ def add(conn: Connection, store: str, kind: str, remote_ids: Iterable[int]) -> N
     rows = [{"store": store, "kind": kind, "remote_id": int(i), "created_at": utcnow()} for i in remote_ids]
     if not rows:
         return
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    insert = partial(upsert_insert, conn)
     conn.execute(
         insert(_t).on_conflict_do_nothing(index_elements=[_t.c.store, _t.c.kind, _t.c.remote_id]), rows
     )

@@ -472,7 +472,7 @@ def _hub_ref_of(obj: Mapping[str, Any]) -> str | None:
         return None
     for m in meta:
         if isinstance(m, dict) and m.get("key") == HUB_ID_META_KEY and isinstance(m.get("value"), str):
-            return m["value"]
+            return str(m["value"])
     return None
 
 

@@ -143,7 +143,7 @@ def as_text(value: Any, field_name: str, limit: int | None = None) -> str | None
     limit = limit or TEXT_LIMITS.get(field_name.rsplit(".", 1)[-1], FREE_TEXT_MAX)
     if len(value) > limit:
         raise MalformedRecord(f"{field_name} is {len(value)} characters long; the hub stores at most {limit}")
-    return value
+    return str(value)
 
 
 def _json_kind(value: Any) -> str:

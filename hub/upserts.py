@@ -20,12 +20,13 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
+from hub.dialect import upsert_insert
 from hub.models import MIRROR_TABLES, OrderLineItem, OrderRefund, utcnow
 from hub.notifications import raise_order_events
 
@@ -222,7 +223,7 @@ def _compiled_upsert(
     """SQL text, bind names in order, their bind processors, defaults for the columns the rows do not
     carry (Python-side column defaults, which SQLAlchemy adds to the statement), and whether the
     paramstyle is positional."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect.name]
+    insert = partial(upsert_insert, dialect)
     stmt = insert(table)
     update_cols = [c for c in columns if c not in ("store", "remote_id", "id")]
     guard = sa.or_(table.c.content_hash != stmt.excluded.content_hash, table.c.deleted_at.is_not(None))
@@ -245,9 +246,10 @@ def _default_of(column: sa.Column[Any]) -> Any:
     default = column.default
     if default is None:
         raise AssertionError(f"the upsert binds {column.name!r}, which has no default and no value")
+    arg = getattr(default, "arg", None)  # a ColumnDefault: a scalar, or a callable taking a context
     if default.is_scalar:
-        return lambda: default.arg
-    return lambda: default.arg(None)  # SQLAlchemy wraps zero-argument callables to take a context
+        return lambda: arg
+    return lambda: arg(None)  # type: ignore[misc]  # SQLAlchemy wraps zero-argument callables  # SQLAlchemy wraps zero-argument callables to take a context
 
 
 def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[Sequence[int]]:

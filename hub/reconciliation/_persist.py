@@ -21,15 +21,16 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from hub.dialect import upsert_insert
 from hub.models import ReconciliationItem, ReconciliationRun, utcnow
 from hub.reconciliation._classify import ITEM_COLUMNS
 from hub.reconciliation._read import NO_ORDER
@@ -229,7 +230,7 @@ def persist_items(
 
     seen = sa.literal(now, UTCDateTime())
     columns = list(ITEM_COLUMNS)
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    insert = partial(upsert_insert, conn)
     select = sa.select(
         *(f.c[c] for c in columns),
         seen.label("first_seen_at"),

@@ -213,7 +213,7 @@ class _Sql:
         for n, k in columns.items():
             column = table[n]
             if k == "o":
-                column = np.where(np.equal(column, None), "", column)
+                column = np.where(np.equal(column, None), "", column)  # type: ignore[call-overload]  # numpy stubs: no None
                 data[n] = pd.Series(column, dtype=object, copy=False)
             else:
                 data[n] = column
