@@ -62,11 +62,13 @@ class NotificationSettings(Block):
         description="Country (ISO 3166 code) of customer phone numbers written without a country code.",
     )
     customer_channels: list[Channel] = Field(
-        default_factory=lambda: ["email", "sms"],
+        default_factory=lambda: list[Channel](["email", "sms"]),
         description="Channels customers are told about their orders on (each when they have that contact).",
     )
     customer_events: list[CustomerEvent] = Field(
-        default_factory=lambda: ["order-confirmation", "order-completed", "refund-issued", "payment-failed"],
+        default_factory=lambda: list[CustomerEvent](
+            ["order-confirmation", "order-completed", "refund-issued", "payment-failed"]
+        ),
         description="Order events customers are told about; others are recorded as cancelled.",
     )
     fallback_to_email: bool = Field(

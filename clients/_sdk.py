@@ -38,7 +38,7 @@ class _PinnedCASession(requests.Session):
     """A session whose `verify` (a CA bundle) is not replaced by REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE."""
 
     def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> dict[str, Any]:
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         settings["verify"] = self.verify

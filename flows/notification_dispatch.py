@@ -645,10 +645,10 @@ async def _notify_block(ref: str, subject: str, message: str, severity: str) -> 
     from prefect.blocks.core import Block
 
     try:
-        block = await Block.aload(ref)
+        block: Block = await Block.aload(ref)
     except (ValueError, KeyError) as exc:
         return f"cannot load block {ref!r}: {str(exc).splitlines()[0][:200]}"
-    if not isinstance(block, NotificationBlock):
+    if not isinstance(block, NotificationBlock):  # narrows `block` for the calls below
         return f"{ref!r} is a {type(block).__name__}, not a notification block"
     body = f"[{severity.upper()}] {message}"
     try:

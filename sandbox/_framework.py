@@ -302,10 +302,11 @@ class FaultMiddleware:
                     await resp(scope, receive, send_wrapper)
                     return
                 if fault == "slow":
-                    receive = await self._hold(receive, f.slow_ms / 1000.0)
-                    if receive is None:  # the client gave up first: nothing to answer
+                    held = await self._hold(receive, f.slow_ms / 1000.0)
+                    if held is None:  # the client gave up first: nothing to answer
                         status_box[0] = 0
                         return
+                    receive = held
                 await self.app(scope, receive, send_wrapper)
             finally:
                 if sem is not None:

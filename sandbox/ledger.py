@@ -852,7 +852,10 @@ class Ledger:
         pending = self._unpaid[g]
         if not pending:
             return
-        ready_at = (lambda e: e.available_on) if g == "stripe" else (lambda e: e.created + 1)
+
+        def ready_at(e: BalanceEntry) -> int:  # Stripe pays out what became available; the others, a day on
+            return int(e.available_on) if g == "stripe" else e.created + 1
+
         pending.sort(key=lambda e: (ready_at(e), e.created, e.id))
         day = self._next_payout_day[g]
         if day is None:

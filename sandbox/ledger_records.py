@@ -124,7 +124,7 @@ class _Record:
         for f in fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
             if isinstance(v, list):
-                out[f.name] = [x.id if isinstance(x, _Record) else x for x in v]
+                out[f.name] = [x.id if isinstance(x, _Record) else x for x in v]  # type: ignore[attr-defined]
             elif isinstance(v, _Record):
                 out[f.name] = v.id  # type: ignore[attr-defined]
             else:

@@ -96,7 +96,7 @@ class Variation:
     created: int
     modified: int
     status: str = "publish"
-    doc: dict | None = None  # full representation once a client has written to it
+    doc: dict[str, Any] | None = None  # full representation once a client has written to it
 
 
 @dataclass(slots=True)
@@ -115,7 +115,7 @@ class Product:
     category: int  # index into the category list
     variation_ids: list[int] = field(default_factory=list)
     total_sales: int = 0
-    doc: dict | None = None
+    doc: dict[str, Any] | None = None
 
     @property
     def price_cents(self) -> int:
@@ -132,7 +132,7 @@ class Customer:
     created: int
     modified: int
     is_paying: bool = False
-    doc: dict | None = None
+    doc: dict[str, Any] | None = None
     phone: str = ""  # E.164 (or, when phone_flag is "invalid", the malformed number the store holds)
     phone_flag: str = ""  # "" | invalid | unsubscribed | landline | unreachable (sandbox.contacts)
     phone_error_code: int | None = None  # the Twilio code the flag produces (30003-30008 for unreachable)
@@ -187,7 +187,7 @@ class Order:
     billing_email: str
     refunds: list[Refund] = field(default_factory=list)
     pre_trash_status: str = ""
-    doc: dict | None = None
+    doc: dict[str, Any] | None = None
     billing_phone: str = ""  # the customer's phone, or the guest's own
     # A guest's contact flags (a registered customer's live on the Customer).
     billing_phone_flag: str = ""

@@ -73,7 +73,7 @@ def _mail_send(st: Store, body: bytes, now: float, call: dict[str, Any]) -> Resp
     call["x_message_id"] = x_message_id
     categories = [c for c in data.get("categories") or [] if isinstance(c, str)]
     content_types = [str(c.get("type")) for c in data.get("content") or [] if isinstance(c, dict)]
-    asm = data.get("asm") if isinstance(data.get("asm"), dict) else {}
+    asm: dict[str, Any] = data["asm"] if isinstance(data.get("asm"), dict) else {}
     for i, p in enumerate(personalizations):
         email = Email(
             x_message_id=x_message_id,

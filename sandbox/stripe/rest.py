@@ -143,7 +143,7 @@ def get_bool(req: Req, name: str) -> bool | None:
     if raw is None:
         return None
     if raw in ("true", "false"):
-        return raw == "true"
+        return bool(raw == "true")
     raise invalid_request(f"Invalid boolean: {_show(raw)}", param=name, code="parameter_invalid_boolean")
 
 

@@ -160,7 +160,7 @@ def _create_item(st: Store, kind: str, item: Any, parent: int | None) -> dict[st
                     "registration-error-invalid-email", "Please provide a valid email address.", 400
                 )
         rec = create(st, kind, body, parent=parent, validate=False)
-        return json.loads(record_bytes(st, kind, rec))
+        return dict(json.loads(record_bytes(st, kind, rec)))
     except WooError as exc:
         return {"id": 0, "error": exc.body()}
 
@@ -182,7 +182,7 @@ def _update_item(st: Store, kind: str, item: Any, parent: int | None) -> dict[st
             raise update_invalid_id(kind)
         body = _as_controller_sees_it(kind, item)
         update(st, kind, rec, body, validate=False)  # its own refusals (email taken, username) as a PUT's
-        return json.loads(record_bytes(st, kind, rec))
+        return dict(json.loads(record_bytes(st, kind, rec)))
     except WooError as exc:
         return {"id": sent_id, "error": exc.body()}
 

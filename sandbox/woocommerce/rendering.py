@@ -271,7 +271,7 @@ def render_product(st: Store, p: Product) -> dict[str, Any]:
             "sku": p.sku,
             "price": money(price),
             "regular_price": money(p.regular_cents),
-            "sale_price": money(p.sale_cents) if on_sale else "",
+            "sale_price": money(p.sale_cents) if on_sale and p.sale_cents is not None else "",
             "date_on_sale_from": None,
             "date_on_sale_from_gmt": None,
             "date_on_sale_to": None,

@@ -123,7 +123,7 @@ class Store:
         }
         if kind not in tables:
             raise ValueError(f"kind must be one of {', '.join(tables)}, not {kind!r}")
-        return tables[kind]
+        return tables[kind]  # type: ignore[return-value]  # each a dict[int, <its record type>]
 
     def touched(self, kind: str, rec_id: int) -> None:
         """Forget the rendered record and every cached listing of `kind` (after a write)."""

@@ -462,12 +462,12 @@ def delete(st: Store, kind: str, rec: Any, *, force: bool, webhooks: bool = True
     if not force and kind in ("customer", "variation"):
         what = "Customers" if kind == "customer" else "Variations"
         raise WooError("woocommerce_rest_trash_not_supported", f"{what} do not support trashing.", 501)
-    previous = json.loads(record_bytes(st, kind, rec))
+    previous: dict[str, Any] = json.loads(record_bytes(st, kind, rec))
     if not force:
         if rec.status == "trash":
             raise WooError("woocommerce_rest_already_trashed", f"The {label} has already been deleted.", 410)
         trash(st, kind, rec, webhooks=webhooks)
-        return json.loads(record_bytes(st, kind, rec))
+        return dict(json.loads(record_bytes(st, kind, rec)))
     st.table(kind).pop(rec.id, None)
     st.touched(kind, rec.id)
     if kind in ("product", "variation"):
