@@ -36,7 +36,11 @@ def engine(hub_url: str, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
 def test_reconcile_prints_the_breaks_and_writes_the_csv(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: the table's cells stay on one line
+    # A wide terminal, so the table's cells stay on one line. The console reads COLUMNS once, when the
+    # module is first imported (maybe by an earlier test in this process): set its width directly.
+    from deployments.console import console
+
+    monkeypatch.setattr(console, "width", 200)
     out = tmp_path / "breaks.csv"
     args = ["payments", "reconcile", "--start", "2026-01-10", "--end", "2026-01-11", "-g", "stripe"]
 
