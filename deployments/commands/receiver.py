@@ -44,7 +44,6 @@ def receiver(
     from receiver.settings import ReceiverSettings
 
     _log_to_stderr(log_level)
-    ensure_api(lambda line: typer.echo(line, err=True))
     overrides = {
         k: v
         for k, v in {"host": host, "port": port, "public_base_url": public_base_url, "hub": hub}.items()
@@ -56,6 +55,7 @@ def receiver(
         first = exc.errors()[0]
         raise CommandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     engine = _open_hub(settings)  # one clear line now if the hub cannot be reached
+    ensure_api(lambda line: typer.echo(line, err=True))  # after the checks: a bad setting starts nothing
     from receiver.app import create_app
 
     app = create_app(settings, engine=engine)

@@ -27,10 +27,12 @@ def print_report(results: Sequence[StepResult], api_url: str | None) -> None:
     console.print(f"total: {sum(r.seconds for r in results):.1f} s in the steps")
     if api_url:
         ui = api_url.rstrip("/").removesuffix("/api")
-        console.print(f"The runs, their artifacts (sync summaries, the reconciliation report) and events: {ui}")
+        console.print(
+            f"The runs, their artifacts (sync summaries, the reconciliation report) and events: {ui}"
+        )
     else:
         console.print(
-            "The runs, their artifacts (sync summaries, the reconciliation report) and events are kept in this "
-            "machine's Prefect database: `uv run nxt up` (or `uv run prefect server start`), then open "
+            "The runs, their artifacts (sync summaries, the reconciliation report) and events are kept in "
+            "this machine's Prefect database: `uv run nxt up` (or `uv run prefect server start`), then open "
             "http://127.0.0.1:4200 (Runs, Artifacts, Events)."
         )

@@ -93,7 +93,7 @@ class DemoContext:
     # --- 2. a hub-side price change pushed back, with one conflict --------------------------------------
 
     def push_prices(self, count: int = 3) -> None:
-        from blocks import WooCommerceStore
+        from blocks import WooCommerceStore, load_block
         from flows.woocommerce_sync import woocommerce_sync
         from hub.edits import stage_update
 
@@ -110,12 +110,14 @@ class DemoContext:
                 for remote_id, data in picked:
                     price = _price(data)
                     new_prices[int(remote_id)] = str((price * Decimal("1.10")).quantize(Decimal("0.01")))
-                    stage_update(conn, "products", BLOCKS, int(remote_id), {"regular_price": new_prices[remote_id]})
+                    stage_update(
+                        conn, "products", BLOCKS, int(remote_id), {"regular_price": new_prices[remote_id]}
+                    )
             # Meanwhile someone edits the first product in the store: both sides changed, a conflict.
             contested = int(picked[0][0])
             time.sleep(1.1)  # WooCommerce timestamps have one-second resolution: make the store's newer
             store_price = str(_price(picked[0][1]) + Decimal("0.99"))
-            block = WooCommerceStore.load(BLOCKS)
+            block = load_block(WooCommerceStore, BLOCKS)
 
             async def edit_in_store() -> None:
                 client = block.client()
@@ -146,11 +148,11 @@ class DemoContext:
     # --- 3. webhooks: an order created and paid -> receiver -> targeted sync -> confirmation -------------
 
     def order_via_webhooks(self, receiver_url: str, drain: Any) -> None:
-        from blocks import StripeGateway, WooCommerceStore
+        from blocks import StripeGateway, WooCommerceStore, load_block
 
         with self.step("order webhooks") as r:
-            block = WooCommerceStore.load(BLOCKS)
-            stripe = StripeGateway.load(BLOCKS).client()
+            block = load_block(WooCommerceStore, BLOCKS)
+            stripe = load_block(StripeGateway, BLOCKS).client()
 
             async def place_order() -> tuple[int, str]:
                 client = block.client()
@@ -192,17 +194,18 @@ class DemoContext:
             self.sb.flush_webhooks()
             drain()
             with self.engine.connect() as conn:
-                inbox = dict(
-                    conn.execute(
-                        sa.text("SELECT status, count(*) FROM webhook_events GROUP BY status")
-                    ).all()
+                inbox: dict[str, int] = dict(
+                    conn.execute(sa.text("SELECT status, count(*) FROM webhook_events GROUP BY status")).all()
                 )
                 status = conn.execute(
                     sa.text("SELECT status FROM orders WHERE store = :s AND remote_id = :i"),
                     {"s": BLOCKS, "i": self.new_order_id},
                 ).scalar()
                 queued = conn.execute(
-                    sa.text("SELECT channel, count(*) FROM outbox WHERE template = 'order-confirmation' GROUP BY channel")
+                    sa.text(
+                        "SELECT channel, count(*) FROM outbox WHERE template = 'order-confirmation' "
+                        "GROUP BY channel"
+                    )
                 ).all()
             r.ok = status == "processing" and inbox.get("done", 0) >= 2 and len(queued) == 2
             r.did = (
@@ -228,7 +231,9 @@ class DemoContext:
             windows = [(end - timedelta(days=d + 365), end - timedelta(days=d)) for d in (730, 365, 0)]
             run_ids: list[int] = []
             for start, stop in windows:
-                summary = asyncio.run(reconcile_payments(start=start, end=stop, store=BLOCKS, alert_threshold=0))
+                summary = asyncio.run(
+                    reconcile_payments(start=start, end=stop, store=BLOCKS, alert_threshold=0)
+                )
                 run_ids += list(summary["run_ids"].values())
             with self.engine.connect() as conn:
                 found = run_items(conn, run_ids, statuses=("open",))
