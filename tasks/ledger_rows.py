@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from clients.errors import ApiError, AuthFailed, RateLimited, ServerError, TransportFailure
+from clients.errors import AuthFailed, RateLimited, ServerError, TransportFailure
 from hub.ledger import (
     charge_status,
     dispute_status,
@@ -113,20 +113,15 @@ def vendor_errors(service: str) -> Iterator[None]:
         name = type(exc).__name__
         if name in ("APIConnectionError", "Timeout"):
             raise TransportFailure(f"{service}: {exc}", service=service) from exc
-        if not isinstance(status, int) or status in (403, 404) or status < 400:
-            raise
-        message = (
-            f"{service} answered {status}: {str(exc).strip().splitlines()[0][:300] if str(exc) else name}"
-        )
+        if not isinstance(status, int) or status not in (401, 429) and status < 500:
+            raise  # a fact about the request (400, 402, 403, 404, ...): the caller reads the SDK's error
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else name
+        message = f"{service} answered {status}: {text}"
         if status == 429:
             raise RateLimited(message, service=service, status=status) from exc
         if status >= 500:
             raise ServerError(message, service=service, status=status) from exc
-        if status == 401:
-            raise AuthFailed(message, service=service, status=status) from exc
-        if status == 400:
-            raise
-        raise ApiError(message, service=service, status=status) from exc
+        raise AuthFailed(message, service=service, status=status) from exc
 
 
 _LOCKS: dict[str, threading.Lock] = {}
