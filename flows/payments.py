@@ -30,7 +30,6 @@ from blocks import (
     WooCommerceStore,
     aload_block,
 )
-from clients.errors import ApiError, Declined
 from flows._runs import capture_client_logs, emit_finished, label_run
 from hub.db import create_hub_engine
 from hub.models import Order
@@ -70,22 +69,6 @@ async def _gateway_block(gateway: str, name: str) -> Any:
             f"(nxt blocks create {gateway})",
             status=503,
         ) from None
-
-
-def _refused(exc: ApiError) -> PaymentError:
-    if isinstance(exc, Declined):
-        return PaymentError("PAYMENT_DECLINED", str(exc.message), status=402)
-    code = (exc.vendor_code or "").upper()
-    if code in (
-        "REFUND_AMOUNT_EXCEEDED",
-        "REFUND_AMOUNT_INVALID",
-        "CHARGE_ALREADY_REFUNDED",
-        "CAPTURE_FULLY_REFUNDED",
-    ):
-        return PaymentError("REFUND_EXCEEDS_REMAINING", str(exc.message))
-    if exc.status in (401, 403):
-        return PaymentError("GATEWAY_AUTH_FAILED", str(exc.message), status=502)
-    return PaymentError("GATEWAY_REFUSED", str(exc.message), status=400 if exc.status < 500 else 502)
 
 
 def _payment_run_name() -> str:
@@ -156,9 +139,9 @@ async def process_payment(
     }
     try:
         result = await gateway_payment(gateway, gateway_block, request, key)
-    except ApiError as exc:
-        _announce("nxt.payments.payment", gateway, False, {"error": str(exc.message), "idempotency_key": key})
-        raise _refused(exc) from None
+    except PaymentError as exc:
+        _announce("nxt.payments.payment", gateway, False, {"error": exc.code, "idempotency_key": key})
+        raise
     answer = {
         "gateway": gateway,
         **result["answer"],
@@ -230,11 +213,9 @@ async def refund_payment(
     charge_json = {"gateway": charge.gateway, "gateway_id": charge.gateway_id, "currency": charge.currency}
     try:
         row = await gateway_refund(gateway_block, charge_json, amount_minor, key, reason, meta)
-    except ApiError as exc:
-        _announce(
-            "nxt.payments.refund", charge.gateway, False, {"error": str(exc.message), "idempotency_key": key}
-        )
-        raise _refused(exc) from None
+    except PaymentError as exc:
+        _announce("nxt.payments.refund", charge.gateway, False, {"error": exc.code, "idempotency_key": key})
+        raise
     if charge.order_id is not None and row.get("order_id") is None:
         row = {**row, "order_id": charge.order_id, "order_ref": str(charge.order_id)}
     answer: dict[str, Any] = {

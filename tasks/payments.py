@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from blocks import PayPalGateway, SquareGateway, StripeGateway, WooCommerceStore
-from clients.errors import ApiError, Declined
+from clients.errors import RETRYABLE, ApiError, Declined
+from hub.payments import PaymentError, major
 from tasks.ledger_rows import (
     paypal_refund_row,
     square_payment_row,
@@ -39,6 +40,23 @@ def square_key(key: str) -> str:
     return (
         key if len(key) <= SQUARE_KEY_LIMIT else hashlib.sha256(key.encode()).hexdigest()[:SQUARE_KEY_LIMIT]
     )
+
+
+def refused(exc: ApiError) -> PaymentError:
+    """A gateway's refusal as the payment flows report it (never retried)."""
+    if isinstance(exc, Declined):
+        return PaymentError("PAYMENT_DECLINED", str(exc.message), status=402)
+    code = (exc.vendor_code or "").upper()
+    if code in (
+        "REFUND_AMOUNT_EXCEEDED",
+        "REFUND_AMOUNT_INVALID",
+        "CHARGE_ALREADY_REFUNDED",
+        "CAPTURE_FULLY_REFUNDED",
+    ):
+        return PaymentError("REFUND_EXCEEDS_REMAINING", str(exc.message))
+    if exc.status in (401, 403):
+        return PaymentError("GATEWAY_AUTH_FAILED", str(exc.message), status=502)
+    return PaymentError("GATEWAY_REFUSED", str(exc.message), status=400 if exc.status < 500 else 502)
 
 
 def _refusal(service: str, exc: Exception, status: int | None, code: str | None, message: str) -> ApiError:
@@ -158,7 +176,12 @@ async def gateway_payment(
         `{"row": the ledger row, "answer": transactionId, gatewayTransactionId, status, clientSecret}`.
     """
     read = {"stripe": _stripe_payment, "square": _square_payment}[gateway]
-    row, answer = await asyncio.to_thread(read, block, request, key)  # type: ignore[arg-type]
+    try:
+        row, answer = await asyncio.to_thread(read, block, request, key)  # type: ignore[arg-type]
+    except RETRYABLE:
+        raise
+    except ApiError as exc:
+        raise refused(exc) from None
     run_logger().info("%s payment %s: %s", gateway, answer["transactionId"], answer["status"])
     return {"row": row, "answer": answer}
 
@@ -230,8 +253,6 @@ async def _paypal_refund(
     reason: str | None,
     metadata: dict[str, Any],
 ) -> dict[str, Any]:
-    from hub.payments import major
-
     async with block.client() as client:
         refund = await client.refund_capture(
             charge["gateway_id"],
@@ -274,11 +295,16 @@ async def gateway_refund(
     returns the refund's ledger row."""
     gateway = charge["gateway"]
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
-    if gateway == "paypal":
-        row = await _paypal_refund(block, charge, amount_minor, key, reason, meta)  # type: ignore[arg-type]
-    else:
-        call = {"stripe": _stripe_refund, "square": _square_refund}[gateway]
-        row = await asyncio.to_thread(call, block, charge, amount_minor, key, reason, meta)  # type: ignore[arg-type]
+    try:
+        if gateway == "paypal":
+            row = await _paypal_refund(block, charge, amount_minor, key, reason, meta)  # type: ignore[arg-type]
+        else:
+            call = {"stripe": _stripe_refund, "square": _square_refund}[gateway]
+            row = await asyncio.to_thread(call, block, charge, amount_minor, key, reason, meta)  # type: ignore[arg-type]
+    except RETRYABLE:
+        raise
+    except ApiError as exc:
+        raise refused(exc) from None
     if row.get("created_at") is None:
         from hub.models import utcnow
 
