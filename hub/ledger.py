@@ -806,7 +806,7 @@ def close_disputes(conn: Connection, gateway: str, closings: Sequence[tuple[str,
         if status not in ("won", "lost"):
             raise LedgerRowError(f"{gateway} dispute of {parent_id}: closed as {status!r}, not won or lost")
         result = conn.execute(
-            sa.update(table)
+            sa.update(table)  # type: ignore[arg-type]
             .where(
                 table.c.gateway == gateway,
                 table.c.kind == "dispute",

@@ -70,7 +70,7 @@ def _stripe_payment(
     import stripe
 
     client = block.client()
-    params: dict[str, Any] = {
+    params: Any = {  # the SDK's TypedDict, built up
         "amount": request["amount_minor"],
         "currency": request["currency"].lower(),
         "payment_method": request["payment_method_id"],
@@ -176,6 +176,8 @@ async def gateway_payment(
         `{"row": the ledger row, "answer": transactionId, gatewayTransactionId, status, clientSecret}`.
     """
     read = {"stripe": _stripe_payment, "square": _square_payment}[gateway]
+    row: dict[str, Any]
+    answer: dict[str, Any]
     try:
         row, answer = await asyncio.to_thread(read, block, request, key)  # type: ignore[arg-type]
     except RETRYABLE:
@@ -197,7 +199,7 @@ def _stripe_refund(
 ) -> dict[str, Any]:
     import stripe
 
-    params: dict[str, Any] = {
+    params: Any = {  # the SDK's TypedDict, built up
         "charge": charge["gateway_id"],
         "amount": amount_minor,
         "metadata": {**metadata, **({"reason": reason} if reason else {})},
