@@ -57,6 +57,15 @@ class AuthorizeNetGateway(CredentialsBlock):
         title="Base URL",
         description="API address; leave empty to use the environment's Authorize.Net address.",
     )
+    currency: str = Field(
+        default="USD",
+        min_length=3,
+        max_length=3,
+        description=(
+            "ISO 4217 currency of the merchant account (an Authorize.Net account settles in one currency, "
+            "and its reports do not name it)."
+        ),
+    )
     ca_bundle: str | None = Field(
         default=None,
         title="CA bundle",

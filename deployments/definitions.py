@@ -118,6 +118,30 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         tags=("payments", "reconciliation"),
         per_store=True,
     ),
+    *(
+        Deployment(
+            flow_name="ingest-ledger",
+            name=f"hourly-{gateway}",
+            entrypoint="flows/ledger_ingestion.py:ingest_ledger",
+            description=(
+                f"Read {label}'s new transactions, refunds, disputes and payouts into the hub's ledger, from "
+                "the cursor minus a lookback for late records. Also started by the gateway's webhooks."
+            ),
+            # One deployment per gateway, one run at a time each: a slow gateway never holds up another,
+            # and two runs of one gateway never read the same windows at once.
+            parameters={"gateways": [gateway], "block": "default"},
+            cron=f"{minute} * * * *",
+            concurrency=1,
+            collision="CANCEL_NEW",
+            tags=("payments", "ingest", f"gateway:{gateway}"),
+        )
+        for gateway, label, minute in (
+            ("stripe", "Stripe", 5),
+            ("paypal", "PayPal", 10),
+            ("square", "Square", 15),
+            ("authorizenet", "Authorize.Net", 20),
+        )
+    ),
     Deployment(
         flow_name="notification-dispatch",
         name="every-minute",

@@ -31,6 +31,7 @@ from hub.ledger import currency_exponent
 from hub.models import utcnow
 from hub.reconciliation import (
     CATEGORIES,
+    OperatorAlert,
     ReconciliationSettings,
     Window,
     WindowError,
@@ -127,6 +128,7 @@ async def reconcile_payments(
     payment_methods: dict[str, str] | None = None,
     alert_threshold: int = 0,
     csv_path: str | None = None,
+    notification_settings: str = "default",
 ) -> dict[str, Any]:
     """Reconcile the payment gateways' ledger against the store's orders.
 
@@ -148,6 +150,7 @@ async def reconcile_payments(
             {"my_stripe_fork": "stripe"} (an id mapped to "" is removed).
         alert_threshold: Alert operators when the breaks found exceed this many.
         csv_path: Also write the breaks and pending items to this CSV file.
+        notification_settings: Notification Settings block naming the operators an alert goes to.
 
     Returns:
         The run's summary: window, per-gateway results (breaks and pending by category, totals), counts,
@@ -202,7 +205,10 @@ async def reconcile_payments(
                 summary["csv_path"] = csv_path
             except EXPECTED_FAILURES as exc:
                 csv_error = _one_line(exc)
-    summary["alerted"] = _record(engine, summary, alert_threshold)
+    alert = _record(engine, summary, alert_threshold)
+    summary["alerted"] = alert is not None
+    if alert is not None:
+        summary["alert"] = await _alert(alert, engine, notification_settings)
     await _report(summary)
     if failures:
         gateway, error = next(iter(failures.items()))
@@ -285,7 +291,27 @@ def _major(minor: int | None, currency: str | None) -> str:
     return f"{sign}{whole}.{part:0{exp}d} {currency}" if exp else f"{sign}{whole} {currency}"
 
 
-def _record(engine: Engine, summary: dict[str, Any], threshold: int) -> bool:
+async def _alert(alert: OperatorAlert, engine: Engine, settings: str) -> dict[str, Any]:
+    """Queue the operators' alert in the notifications outbox (best effort: the run's outcome stands)."""
+    from flows.notification_dispatch import operator_alert
+
+    try:
+        return await operator_alert(
+            alert.subject,
+            alert.message,
+            key=alert.key,
+            severity="warning",
+            source=alert.source,
+            details=alert.details,
+            settings=settings,
+            engine=engine,
+        )
+    except Exception as exc:
+        get_run_logger().warning("operators were not alerted through the outbox: %s", _one_line(exc))
+        return {"error": _one_line(exc)}
+
+
+def _record(engine: Engine, summary: dict[str, Any], threshold: int) -> OperatorAlert | None:
     """Metrics per gateway, the run's dashboard event, and the operators' alert when due."""
     with engine.begin() as conn:
         for gateway, result in summary["results"].items():

@@ -114,6 +114,7 @@ __all__ = [
     "advance_cursor",
     "append_payout_entries",
     "charge_status",
+    "close_disputes",
     "currency_exponent",
     "cursor_store",
     "dispute_status",
@@ -126,6 +127,7 @@ __all__ = [
     "to_minor",
     "upsert_payouts",
     "upsert_transactions",
+    "write_batch",
 ]
 
 
@@ -220,11 +222,13 @@ _CHARGE = {
         "CAPTURED": ("succeeded", True),
         "VOIDED": ("canceled", False),
         "EXPIRED": ("canceled", False),
-        # Transaction Search `transaction_status`
+        # Transaction Search `transaction_status` of a capture (T0006): S success, F partially refunded,
+        # V reversed (refunded in full: the refunds are rows of their own), P pending, D denied.
         "S": ("succeeded", True),
+        "F": ("succeeded", True),
+        "V": ("succeeded", True),
         "P": ("pending", True),
         "D": ("failed", True),
-        "V": ("canceled", True),
     },
     "square": {
         "COMPLETED": ("succeeded", True),
@@ -786,3 +790,74 @@ def ingestion_window(
     start = first_start if cursor is None else cursor - lookback
     start = min(start, now)
     return start, min(now, start + max_span)
+
+
+# --- one ingestion batch ------------------------------------------------------------------------------------
+def close_disputes(conn: Connection, gateway: str, closings: Sequence[tuple[str, str, datetime]]) -> int:
+    """Close the open disputes of charges: `(parent_id, status, closed_at)` each, status `won` or `lost`.
+
+    For gateways whose reports name a dispute's outcome only by a later movement on the charge (PayPal's
+    Transaction Search: a release `T1111`, a chargeback reversal `T1202`, a reversal `T1106`). Returns the
+    disputes changed.
+    """
+    _gateway(gateway)
+    table = GatewayTransaction.__table__
+    changed = 0
+    for parent_id, status, closed_at in closings:
+        if status not in ("won", "lost"):
+            raise LedgerRowError(f"{gateway} dispute of {parent_id}: closed as {status!r}, not won or lost")
+        result = conn.execute(
+            sa.update(table)  # type: ignore[arg-type]
+            .where(
+                table.c.gateway == gateway,
+                table.c.kind == "dispute",
+                table.c.parent_id == parent_id,
+                sa.or_(
+                    table.c.status == "open", sa.and_(table.c.status == "won", sa.literal(status) == "lost")
+                ),
+            )
+            .values(status=status, updated_at=closed_at, ingested_at=utcnow()),
+            execution_options=_ROWCOUNT,
+        )
+        changed += max(result.rowcount, 0)
+    return changed
+
+
+def write_batch(
+    conn: Connection,
+    *,
+    gateway: str,
+    transactions: Sequence[Mapping[str, Any]] = (),
+    payouts: Sequence[Mapping[str, Any]] = (),
+    entries: Sequence[Mapping[str, Any]] = (),
+    disputes_closed: Sequence[tuple[str, str, datetime]] = (),
+    cursor: tuple[str, datetime] | None = None,
+) -> dict[str, int]:
+    """Write one ingestion batch of `gateway` and move its cursor, all in the caller's transaction.
+
+    Every row is checked before anything is written (`LedgerRowError`); the cursor `(resource, until)`
+    moves only with the rows, so a crash keeps both or neither.
+
+    Returns:
+        Rows written and unchanged per table, and disputes closed.
+    """
+    _gateway(gateway)
+    for rows in (transactions, payouts, entries):
+        wrong = [r.get("gateway") for r in rows if r.get("gateway") != gateway]
+        if wrong:
+            raise LedgerRowError(f"a {gateway} batch holds rows of {wrong[0]!r}")
+    tx = upsert_transactions(conn, transactions)
+    po = upsert_payouts(conn, payouts)
+    en = append_payout_entries(conn, entries)
+    closed = close_disputes(conn, gateway, disputes_closed)
+    if cursor is not None:
+        advance_cursor(conn, gateway, cursor[0], cursor[1])
+    return {
+        "transactions_written": tx.written,
+        "transactions_unchanged": tx.unchanged,
+        "payouts_written": po.written,
+        "payouts_unchanged": po.unchanged,
+        "entries_written": en.written,
+        "entries_unchanged": en.unchanged,
+        "disputes_closed": closed,
+    }

@@ -1,5 +1,9 @@
-"""`nxt payments`: the payment gateways from the shell. `reconcile` runs the reconciliation flow now and
-prints its breaks (ledger ingestion, payments and refunds join this group with issue 10's part B)."""
+"""`nxt payments`: the payment gateways from the shell.
+
+`ingest` reads the gateways' ledgers into the hub, `reconcile` runs the reconciliation flow and prints its
+breaks, `status` prints the payment statistics, `process` and `refund` take a payment and refund one
+through the payment flows. Bad input is one `error:` line (exit 2) before any Prefect server is started.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,198 @@ import typer
 from deployments.errors import NxtTyper
 
 app = NxtTyper(
-    help="Payment gateways: reconcile the ledger against the store's orders.", no_args_is_help=True
+    help="Payment gateways: ingest the ledger, reconcile it against the store's orders, take payments.",
+    no_args_is_help=True,
 )
+
+GatewayOption = Annotated[
+    list[str] | None,
+    typer.Option("--gateway", "-g", help="stripe, paypal, square or authorizenet; repeat it; default: all."),
+]
+HubOption = Annotated[str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")]
+BlockOption = Annotated[str, typer.Option("--block", help="Name of the gateway blocks.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON line.")]
+
+
+def _metadata(pairs: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            from deployments.errors import fail
+
+            fail(f"--metadata {pair!r}: give key=value, e.g. --metadata orderId=123")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command()
+def ingest(
+    gateway: GatewayOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Re-read from this UTC date or ISO time instead of from the cursors."),
+    ] = None,
+    block: BlockOption = "default",
+    hub: HubOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read the gateways' charges, refunds, disputes and payouts into the hub's ledger."""
+    from deployments.prefect_api import ensure_api
+    from flows.ledger_ingestion import check_gateways, parse_since
+
+    wanted = check_gateways(gateway or None)
+    start = parse_since(since)
+    ensure_api(lambda line: typer.echo(line, err=True))
+
+    from flows.ledger_ingestion import ingest_ledger
+
+    summary = asyncio.run(
+        ingest_ledger(gateways=wanted if gateway else None, since=start, hub=hub, block=block)
+    )
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+        return
+    for name, result in summary["gateways"].items():
+        read = result["read"]
+        typer.echo(
+            f"{name}: {result['windows']} windows from {result['start'][:19]}: "
+            f"{read.get('charges', 0)} charges, "
+            f"{read.get('refunds', 0)} refunds, {read.get('disputes', 0)} disputes, {read.get('payouts', 0)} "
+            f"payouts, {read.get('entries', 0)} entries"
+            + (f"; {len(result['unreadable'])} unreadable" if result["unreadable"] else "")
+        )
+        for item in result["unreadable"]:
+            typer.echo(f"  unreadable: {item['resource']} ({item['status']}): {item['message']}")
+
+
+@app.command()
+def status(hub: HubOption = None, as_json: JsonOption = False) -> None:
+    """Payment statistics from the hub's ledger (what GET /api/integrations/payments/status answers)."""
+    from hub.db import create_hub_engine
+    from hub.payments import payment_status
+
+    if hub:
+        from blocks import HubDatabase, load_block
+
+        engine = create_hub_engine(**load_block(HubDatabase, hub).engine_options())
+    else:
+        engine = create_hub_engine()
+    with engine.connect() as conn:
+        data = payment_status(conn)
+    if as_json:
+        typer.echo(json.dumps(data, default=str))
+        return
+    cur = data["currency"] or ""
+    typer.echo(
+        f"{data['totalPayments']} payments: {data['successfulPayments']} succeeded, {data['failedPayments']} "
+        f"failed; volume {data['totalVolume']:.2f} {cur}, average {data['averageAmount']:.2f} {cur}"
+    )
+    for name, entry in data["byGateway"].items():
+        typer.echo(f"  {name}: {entry['count']} payments, {entry['volume']:.2f} {cur}")
+
+
+@app.command()
+def process(
+    gateway: Annotated[str, typer.Option("--gateway", "-g", help="stripe or square.")],
+    amount: Annotated[str, typer.Option(help="Major units of the currency, e.g. 99.99.")],
+    payment_method: Annotated[
+        str, typer.Option("--payment-method", help="Stripe pm_… or a Square source id.")
+    ],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "USD",
+    customer: Annotated[str | None, typer.Option(help="The gateway's customer id.")] = None,
+    description: Annotated[str | None, typer.Option(help="Shown at the gateway.")] = None,
+    metadata: Annotated[
+        list[str] | None, typer.Option("--metadata", "-m", help="key=value; repeat it (orderId=123).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Default: derived from metadata orderId, else the request.")
+    ] = None,
+    block: BlockOption = "default",
+    hub: HubOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take a payment (the process-payment flow); a repeat with the same order or key pays once."""
+    from deployments.prefect_api import ensure_api
+    from hub.payments import check_payment
+
+    meta = _metadata(metadata)
+    check_payment(gateway, amount, currency)  # refused before a Prefect server is started for nothing
+    ensure_api(lambda line: typer.echo(line, err=True))
+
+    from flows.payments import process_payment
+
+    data = asyncio.run(
+        process_payment(
+            gateway=gateway,
+            amount=amount,
+            currency=currency,
+            customer_id=customer,
+            payment_method_id=payment_method,
+            description=description,
+            metadata=meta,
+            idempotency_key=idempotency_key,
+            hub=hub,
+            block=block,
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(data, default=str))
+        return
+    typer.echo(
+        f"{data['gateway']} payment {data['transactionId']} {data['status']}: "
+        f"{data['amount']} {data['currency']}"
+    )
+
+
+@app.command()
+def refund(
+    transaction_id: Annotated[
+        str, typer.Argument(help="The payment: Stripe ch_/pi_, PayPal capture, Square.")
+    ],
+    amount: Annotated[str | None, typer.Option(help="Major units; default: what remains.")] = None,
+    reason: Annotated[str | None, typer.Option(help="The refund's reason.")] = None,
+    metadata: Annotated[
+        list[str] | None, typer.Option("--metadata", "-m", help="key=value; repeat it (refundRequestId=r1).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Default: derived from the order and the amount.")
+    ] = None,
+    store: Annotated[
+        str, typer.Option(help="WooCommerce Store block whose order also records the refund.")
+    ] = "default",
+    block: BlockOption = "default",
+    hub: HubOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Refund a payment (the refund-payment flow); a repeat with the same key refunds once."""
+    from deployments.prefect_api import ensure_api
+
+    meta = _metadata(metadata)
+    ensure_api(lambda line: typer.echo(line, err=True))
+
+    from flows.payments import refund_payment
+
+    data = asyncio.run(
+        refund_payment(
+            transaction_id,
+            amount=amount,
+            reason=reason,
+            metadata=meta,
+            idempotency_key=idempotency_key,
+            hub=hub,
+            block=block,
+            store=store,
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(data, default=str))
+        return
+    typer.echo(
+        f"{data['gateway']} refund {data['refundId']} of {data['transactionId']} {data['status']}: "
+        f"{data['amount']} {data['currency']}"
+        + (f"; recorded on order {data['orderId']}" if data.get("wooCommerceRefundId") else "")
+    )
 
 
 @app.command()

@@ -41,7 +41,7 @@ from hub.reconciliation._persist import (
     write_csv,
 )
 from hub.reconciliation._read import read_sides, totals
-from hub.reconciliation.alerts import alert_operators
+from hub.reconciliation.alerts import OperatorAlert, alert_operators
 from hub.reconciliation.settings import (
     CATEGORIES,
     DEFAULT_GRACE,
@@ -72,6 +72,7 @@ __all__ = [
     "Window",
     "WindowError",
     "WindowResult",
+    "OperatorAlert",
     "alert_operators",
     "check_gateways",
     "close_flow_run_runs",

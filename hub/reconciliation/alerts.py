@@ -1,9 +1,15 @@
-"""Telling operators that reconciliation found breaks: ONE function, so the notifications outbox can take
-over from the dashboard event without touching the flow."""
+"""Telling operators that reconciliation found breaks: ONE function decides and words the alert.
+
+`alert_operators` records a `dashboard_events` row (severity `warning`, `payment_reconciliation_breaks`,
+for the old service's dashboards) and returns the `OperatorAlert` the flow hands to the notifications
+outbox (`flows.notification_dispatch.operator_alert`: email and text to the operators, Prefect
+notification blocks), keyed by gateways and window so a re-run of a window alerts once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -11,6 +17,21 @@ from sqlalchemy.engine import Connection
 from hub.analytics import record_event
 
 ALERT_EVENT = "payment_reconciliation_breaks"
+
+
+@dataclass(frozen=True)
+class OperatorAlert:
+    """What the operators are told: the outbox's `operator_alert` arguments."""
+
+    key: str
+    subject: str
+    message: str
+    severity: str = "warning"
+    source: str = "reconcile-payments"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def alert_operators(
@@ -22,25 +43,22 @@ def alert_operators(
     window: str,
     by_category: Mapping[str, Any],
     run_ids: list[int],
-) -> bool:
-    """Alert operators when `breaks` exceed `threshold`; returns True when an alert was raised.
-
-    Until the notifications outbox exists (issue 11) the alert is a `dashboard_events` row of severity
-    `warning` (event type `payment_reconciliation_breaks`, source `api_integration`), which the old
-    service's dashboards show. The notifications work redirects this function to the outbox; callers
-    stay as they are.
-    """
+) -> OperatorAlert | None:
+    """When `breaks` exceed `threshold`: record the `dashboard_events` row (severity `warning`, event type
+    `payment_reconciliation_breaks`) and return the alert to queue through the notifications outbox;
+    else None. The alert's key is `payment-reconciliation-breaks:<gateways>:<window>`."""
     if breaks <= threshold:
-        return False
+        return None
     counts = ", ".join(f"{n} {c}" for c, n in sorted(by_category.items()) if n)
+    message = (
+        f"payment reconciliation of {gateways} for {window}: {breaks} breaks (threshold {threshold}): "
+        f"{counts}"
+    )
     record_event(
         conn,
         ALERT_EVENT,
         severity="warning",
-        message=(
-            f"payment reconciliation of {gateways} for {window}: {breaks} breaks (threshold {threshold}): "
-            f"{counts}"
-        ),
+        message=message,
         data={
             "gateways": gateways,
             "window": window,
@@ -50,4 +68,14 @@ def alert_operators(
             "run_ids": run_ids,
         },
     )
-    return True
+    return OperatorAlert(
+        key=f"payment-reconciliation-breaks:{gateways}:{window}",
+        subject=f"Payment reconciliation: {breaks} breaks in {gateways} for {window}",
+        message=message + " (run `nxt payments reconcile` or open the run's breaks artifact)",
+        details={
+            "gateways": gateways,
+            "window": window,
+            "breaks": breaks,
+            "run_ids": ",".join(map(str, run_ids)),
+        },
+    )

@@ -1,7 +1,9 @@
 """`/api/integrations/...`: the old service's management API, with its JSON (`success`, `message`, `data`).
 
-Every route needs `Authorization: Bearer <token>` (the Receiver API block). `payments/*`, `sms/send` and
-`email/send` are added by the payment and notification flows' routers.
+Every route needs `Authorization: Bearer <token>` (the Receiver API block). `payments/status`,
+`payments/process` and `payments/refund` run the payment flows (`flows.payments`) and read the hub's
+ledger (`hub.payments.payment_status`); `sms/send` and `email/send` are added by the notification flows'
+routers.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from blocks import circuit_state
+from flows.payments import process_payment, refund_payment
 from flows.woocommerce_sync import woocommerce_sync
 from hub import inbox, sync_runs
+from hub.payments import PaymentError, payment_status
 from receiver.credentials import SERVICE_BLOCKS
 from receiver.deps import ApiToken, RuntimeDep
 from receiver.errors import Rejected
@@ -305,3 +309,113 @@ async def woocommerce_sync_history(
     """The newest sync runs, newest first."""
     data = await asyncio.to_thread(sync_runs.history, rt.engine, store, limit)
     return _json({"success": True, "data": data})
+
+
+# --- payments ----------------------------------------------------------------------------------------------
+class PaymentRequest(BaseModel):
+    """`POST /api/integrations/payments/process`, as the old service took it."""
+
+    model_config = ConfigDict(extra="forbid")
+    gateway: str = Field(description="stripe or square.")
+    amount: Any = Field(description="Major units of the currency (99.99); a JSON number or a decimal string.")
+    currency: str = Field(default="USD", description="ISO 4217 code.")
+    customerId: str | None = None
+    paymentMethodId: str | None = None
+    description: str | None = Field(default=None, max_length=1000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RefundRequest(BaseModel):
+    """`POST /api/integrations/payments/refund`, as the old service took it."""
+
+    model_config = ConfigDict(extra="forbid")
+    transactionId: str = Field(min_length=1, max_length=255)
+    amount: Any = Field(default=None, description="Major units; omitted refunds what remains.")
+    reason: str | None = Field(default=None, max_length=500)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+def _amount(value: Any) -> Any:
+    # A JSON number arrives as a float: its shortest repr is the number the caller wrote (99.99).
+    return repr(value) if isinstance(value, float) else value
+
+
+async def _payment_flow(flow: Any, **parameters: Any) -> Response:
+    state = await flow(**parameters, return_state=True)
+    try:
+        data = await state.aresult(raise_on_failure=True)
+    except PaymentError as exc:
+        return _json(exc.as_json(), exc.status)
+    except Exception as exc:  # a gateway down, a bug: one line, never a traceback
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        return _json({"success": False, "message": text, "error": "PAYMENT_FAILED"}, 502)
+    return _json({"success": True, "data": data})
+
+
+@router.get("/payments/status", response_model=ApiResponse, summary="Payment statistics from the ledger")
+async def payments_status(rt: RuntimeDep) -> Response:
+    """`totalPayments`, `successfulPayments`, `failedPayments`, `totalVolume`, `averageAmount`, `gateways`
+    and `byGateway`, as the old service answered them, computed from the hub's ledger."""
+    loaded = rt.integrations.current
+    configured = [g for g in ("stripe", "paypal", "square", "authorizenet") if loaded.block(g) is not None]
+
+    def run() -> dict[str, Any]:
+        with rt.engine.connect() as conn:
+            return payment_status(conn, configured=configured)
+
+    return _json({"success": True, "data": await asyncio.to_thread(run)})
+
+
+@router.post("/payments/process", response_model=ApiResponse, summary="Take a payment (a flow run)")
+async def payments_process(
+    request: PaymentRequest,
+    rt: RuntimeDep,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+) -> Response:
+    """Run `process-payment` and answer its result: `gateway, transactionId, gatewayTransactionId, status,
+    amount, currency, clientSecret`. Refusals answer `{"success": false, "message", "error": <code>}`
+    (400 bad input, 402 declined). `Idempotency-Key` (else `metadata.orderId`) makes a repeat pay once."""
+    response = await _payment_flow(
+        process_payment,
+        gateway=request.gateway,
+        amount=_amount(request.amount),
+        currency=request.currency,
+        customer_id=request.customerId,
+        payment_method_id=request.paymentMethodId,
+        description=request.description,
+        metadata=request.metadata,
+        idempotency_key=idempotency_key,
+        hub=rt.settings.hub,
+        block=rt.settings.blocks,
+    )
+    return _with_message(response, "Payment processed successfully")
+
+
+@router.post("/payments/refund", response_model=ApiResponse, summary="Refund a payment (a flow run)")
+async def payments_refund(
+    request: RefundRequest,
+    rt: RuntimeDep,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+) -> Response:
+    """Run `refund-payment` and answer its result: `gateway, refundId, transactionId, status, amount,
+    currency, orderId, wooCommerceRefundId`. `Idempotency-Key` (else `metadata.refundRequestId`, else the
+    order and amount) makes a repeat refund once."""
+    response = await _payment_flow(
+        refund_payment,
+        transaction_id=request.transactionId,
+        amount=None if request.amount is None else _amount(request.amount),
+        reason=request.reason,
+        metadata=request.metadata,
+        idempotency_key=idempotency_key,
+        hub=rt.settings.hub,
+        block=rt.settings.blocks,
+        store=rt.settings.stores[0] if rt.settings.stores else None,
+    )
+    return _with_message(response, "Refund processed successfully")
+
+
+def _with_message(response: Response, message: str) -> Response:
+    if response.status_code != status.HTTP_200_OK:
+        return response
+    body = orjson.loads(response.body)
+    return _json({"success": True, "message": message, "data": body["data"]})

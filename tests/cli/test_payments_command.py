@@ -100,3 +100,108 @@ def test_bad_input_is_one_line_without_a_prefect_server(args: list[str], message
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [message]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["ingest", "--gateway", "venmo"],
+            "error: unknown gateway venmo; one of stripe, paypal, square, authorizenet",
+        ),
+        (
+            ["ingest", "--since", "yesterday"],
+            "error: since='yesterday' is not an ISO date or time (e.g. 2026-01-31)",
+        ),
+        (
+            ["process", "-g", "stripe", "--amount", "10.001", "--payment-method", "pm_card_visa"],
+            "error: amount 10.001 has more decimals than USD allows (2)",
+        ),
+        (
+            ["process", "-g", "stripe", "--amount", "-1", "--payment-method", "pm_card_visa"],
+            "error: amount must be more than 0, not -1",
+        ),
+        (
+            ["process", "-g", "stripe", "--amount", "1", "--currency", "ABC", "--payment-method", "x"],
+            "error: unknown currency 'ABC'; give an ISO 4217 code (USD)",
+        ),
+        (
+            ["process", "-g", "bitcoin", "--amount", "1", "--payment-method", "x"],
+            "error: unknown gateway 'bitcoin'; one of stripe, paypal, square, authorizenet",
+        ),
+        (
+            ["refund", "ch_1", "--metadata", "oops"],
+            "error: --metadata 'oops': give key=value, e.g. --metadata orderId=123",
+        ),
+    ],
+)
+def test_bad_payment_commands_are_one_line_without_a_prefect_server(args: list[str], message: str) -> None:
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "payments", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [message]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_process_refund_ingest_and_status_from_the_shell(
+    hub_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    from blocks import StripeGateway
+    from sandbox.server import run_sandbox
+
+    monkeypatch.setenv("NXT_DATABASE_URL", hub_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    with run_sandbox(services=("stripe",), products=2, customers=2, orders=4, seed=4) as sb:
+        creds = sb.credentials["stripe"]
+        StripeGateway(secret_key=creds["api_key"], base_url=sb.urls["stripe"]).save(name)
+        paid = runner.invoke(
+            app,
+            [
+                "payments",
+                "process",
+                "-g",
+                "stripe",
+                "--amount",
+                "25.00",
+                "--payment-method",
+                "pm_card_visa",
+                "-m",
+                "orderId=4242",
+                "--block",
+                name,
+                "--json",
+            ],
+        )
+        assert paid.exit_code == 0, paid.output
+        data = json.loads(paid.output.strip().splitlines()[-1])
+        refunded = runner.invoke(
+            app,
+            ["payments", "refund", data["transactionId"], "--amount", "5", "--block", name, "--store", name],
+        )
+        assert refunded.exit_code == 0, refunded.output
+        assert f"of {data['transactionId']} succeeded: 5.0 USD" in refunded.output
+        again = runner.invoke(
+            app, ["payments", "refund", data["transactionId"], "--amount", "21", "--block", name]
+        )
+        assert again.exit_code == 2
+        assert (
+            again.output.strip()
+            .splitlines()[-1]
+            .startswith("error: refund of 21.00 USD is more than the 20.00")
+        )
+        ingested = runner.invoke(app, ["payments", "ingest", "-g", "stripe", "--block", name])
+        assert ingested.exit_code == 0, ingested.output
+        assert ingested.output.startswith("stripe: ")
+    status = runner.invoke(app, ["payments", "status"])
+    assert status.exit_code == 0, status.output
+    assert "succeeded" in status.output and "stripe: " in status.output

@@ -25,7 +25,8 @@ STORE_NAMES = {
     "woocommerce-sync-records/webhook",
     "reconcile-payments/daily",
 }
-OTHER_NAMES = {"notification-dispatch/every-minute", "notification-status/callbacks"}
+INGEST_NAMES = {f"ingest-ledger/hourly-{g}" for g in ("stripe", "paypal", "square", "authorizenet")}
+OTHER_NAMES = {"notification-dispatch/every-minute", "notification-status/callbacks"} | INGEST_NAMES
 NAMES = STORE_NAMES | OTHER_NAMES
 
 
@@ -57,6 +58,17 @@ async def _read_deployments(api_url: str) -> dict[str, Any]:
 
 def test_prefect_yaml_is_generated_from_the_definitions() -> None:
     assert (ROOT / "prefect.yaml").read_text() == prefect_yaml(deployments({}))
+
+
+def test_ledger_ingestion_is_hourly_one_run_per_gateway() -> None:
+    specs = {s.full_name: s for s in deployments({})}
+    for gateway in ("stripe", "paypal", "square", "authorizenet"):
+        spec = specs[f"ingest-ledger/hourly-{gateway}"]
+        assert spec.parameters["gateways"] == [gateway]
+        assert spec.cron is not None and spec.cron.split()[1:] == ["*", "*", "*", "*"]
+        assert (spec.concurrency, spec.collision) == (1, "CANCEL_NEW")
+    override = deployments({"NXT_SCHEDULE_INGEST_LEDGER_HOURLY_PAYPAL": "every:30m"})
+    assert {s.full_name: s for s in override}["ingest-ledger/hourly-paypal"].every == timedelta(minutes=30)
 
 
 def test_overrides_from_the_environment() -> None:

@@ -72,18 +72,26 @@ async def _prefect_side(
 
 
 def test_a_run_reports_everywhere(engine: sa.Engine, tmp_path: Path) -> None:
-    out = tmp_path / "reports" / "breaks.csv"
+    from blocks import NotificationSettings
 
-    summary = asyncio.run(
-        reconcile_payments(
-            start=START,
-            end=END,
-            gateways=["stripe", "paypal"],
-            store=STORE,
-            csv_path=str(out),
-            alert_threshold=1,
+    out = tmp_path / "reports" / "breaks.csv"
+    settings = f"ops-{uuid.uuid4().hex[:8]}"
+    NotificationSettings(operator_emails=["ops@example.com"], operator_phones=["+14155550100"]).save(settings)
+
+    def run() -> dict[str, Any]:
+        return asyncio.run(
+            reconcile_payments(
+                start=START,
+                end=END,
+                gateways=["stripe", "paypal"],
+                store=STORE,
+                csv_path=str(out),
+                alert_threshold=1,
+                notification_settings=settings,
+            )
         )
-    )
+
+    summary = run()
 
     assert summary["status"] == "completed"
     assert summary["break_count"] == 3
@@ -121,6 +129,17 @@ def test_a_run_reports_everywhere(engine: sa.Engine, tmp_path: Path) -> None:
     assert events["payment_reconciliation_completed"]["severity"] == "info"
     alert = events["payment_reconciliation_breaks"]
     assert alert["severity"] == "warning" and "3 breaks (threshold 1)" in alert["message"]
+    # The operators are told through the notifications outbox: one email and one text, once per window.
+    key = "payment-reconciliation-breaks:paypal+stripe:2026-01-10..2026-01-11"
+    queued = rows(engine, "SELECT channel, recipient, template, idempotency_key FROM outbox ORDER BY id")
+    assert [(q["channel"], q["recipient"], q["template"]) for q in queued] == [
+        ("email", "ops@example.com", "operator-alert"),
+        ("sms", "+14155550100", "operator-alert"),
+    ]
+    assert all(q["idempotency_key"].startswith(f"operator-alert:{key}:") for q in queued)
+    assert summary["alert"]["queued"] == 2
+    assert run()["alert"]["queued"] == 0, "a re-run of the window does not alert again"
+    assert len(rows(engine, "SELECT id FROM outbox")) == 2
 
     run, artifacts, fired = asyncio.run(
         _prefect_side(flow_run_id, "nxt.payments.reconciliation.", "nxt.payments.gateways.paypal+stripe")
