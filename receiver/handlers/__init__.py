@@ -13,7 +13,10 @@ from receiver.dispatch import Registry
 
 __all__ = ["HANDLER_MODULES", "default_registry"]
 
-HANDLER_MODULES: tuple[str, ...] = ("receiver.handlers.woocommerce",)
+HANDLER_MODULES: tuple[str, ...] = (
+    "receiver.handlers.woocommerce",
+    "receiver.handlers.messaging",
+)
 """Modules whose `HANDLERS` the receiver registers, in this order."""
 
 
