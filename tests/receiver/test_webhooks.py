@@ -550,3 +550,36 @@ def test_verification_off_accepts_unsigned_events_and_warns(
     with running.client() as http:
         assert http.post("/api/webhooks/stripe", content=body).status_code == 200
     assert len(rows(engine)) == 1
+
+
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the lock is SQLite's
+def test_a_write_lock_held_elsewhere_delays_the_ack_but_never_the_loop(hub_url: str, names: str) -> None:
+    """SQLite commits run on the loop; while another connection holds the write lock the writer retries
+    without blocking, so the receiver keeps answering, and the event is stored (200) once it is free."""
+    import concurrent.futures
+
+    engine = create_hub_engine(hub_url)
+    save_blocks(names)
+    running = start_receiver(settings_for(names), engine)
+    try:
+        assert running.runtime.writer.inline
+        blocker = sqlite3.connect(hub_url.removeprefix("sqlite:///"), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock
+        body = stripe_event()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool, running.client() as http:
+            pending = pool.submit(
+                http.post, "/api/webhooks/stripe", content=body, headers=stripe_headers(body, STRIPE_SECRET)
+            )
+            while running.runtime.writer.lock_retries == 0:  # the batch met the lock
+                time.sleep(0.01)
+            with httpx.Client(base_url=running.url, timeout=10) as other:
+                assert other.get("/healthz").status_code == 200  # the loop is not blocked
+            assert not pending.done() and rows(engine) == []  # not acknowledged before it is stored
+            blocker.execute("ROLLBACK")
+            blocker.close()
+            answer = pending.result(timeout=30)
+        assert answer.status_code == 200 and answer.json()["duplicate"] is False
+        assert len(rows(engine)) == 1
+    finally:
+        running.stop()
+        engine.dispose()
