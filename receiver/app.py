@@ -79,7 +79,10 @@ def create_app(
 
             dispatcher = Dispatcher(settings, hub, creds, registry or default_registry(), flow_starter)
         writer = GroupWriter(
-            hub, max_batch=settings.write_batch_max, on_commit=dispatcher.wake if dispatcher else None
+            hub,
+            max_batch=settings.write_batch_max,
+            on_commit=dispatcher.wake if dispatcher else None,
+            on_loop=settings.write_on_loop,
         )
         writer.start()
         rt = Runtime(settings, hub, creds, writer, metrics, dispatcher, flow_starter)

@@ -60,10 +60,16 @@ class GroupWriter:
         max_batch: Most items per transaction.
         on_commit: Called (on the event loop) after a batch that stored new rows commits; the
             dispatcher uses it to wake up.
+        on_loop: SQLite: commit on the event loop (else on the writer's thread).
     """
 
     def __init__(
-        self, engine: Engine, *, max_batch: int = 500, on_commit: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 500,
+        on_commit: Callable[[], None] | None = None,
+        on_loop: bool = True,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
@@ -76,7 +82,7 @@ class GroupWriter:
         # mode with synchronous=NORMAL writes the WAL and does not fsync (about a millisecond), and the
         # Python half of it holds the GIL anyway: on a thread, every batch cost two thread hand-offs and
         # a GIL ping-pong with the loop, which on a busy machine turned into stalls of 100-300 ms.
-        self.inline = engine.dialect.name == "sqlite"
+        self.inline = on_loop and engine.dialect.name == "sqlite"
         self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
