@@ -83,7 +83,9 @@ async def loadgen(url: str, requests: list[dict[str, Any]], rate: float, connect
     pool: asyncio.Queue[tuple[Any, Any] | None] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(None)  # a slot; connected on first use
-    results: list[list[Any]] = [[r["key"], 0, 0.0] for r in requests]
+    # [key, status, latency from the due time (ms), how late the request was written (ms): the load
+    # generator's own lag, waiting for a free connection or for the CPU]
+    results: list[list[Any]] = [[r["key"], 0, 0.0, 0.0] for r in requests]
     start = time.perf_counter() + 0.2
 
     async def one(i: int) -> None:
@@ -94,6 +96,7 @@ async def loadgen(url: str, requests: list[dict[str, Any]], rate: float, connect
                 try:
                     if conn is None:
                         conn = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5)
+                    results[i][3] = (time.perf_counter() - due) * 1000
                     status = await asyncio.wait_for(_send(conn[0], conn[1], raws[i]), 30)
                     results[i][1] = status
                     break
@@ -176,8 +179,8 @@ def start_prefect(home: Path) -> tuple[subprocess.Popen[Any], str]:
 
 
 class Receiver:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
+    def __init__(self, env: dict[str, str], port: int, log: Path, extra: tuple[str, ...] = ()) -> None:
+        self.env, self.port, self.log, self.extra = env, port, log, extra
         self.proc: subprocess.Popen[Any] | None = None
 
     @property
@@ -196,6 +199,7 @@ class Receiver:
                 str(self.port),
                 "--log-level",
                 "warning",
+                *self.extra,
             ],
             env=self.env,
             stdout=out,
@@ -291,6 +295,7 @@ def run_round(
     connections: int,
     work: Path,
     kill_after: float | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     req_file, out_file = work / f"req-{rate}-{time.time()}.jsonl", work / f"out-{rate}-{time.time()}.json"
     req_file.write_text("\n".join(json.dumps(r) for r in requests))
@@ -311,11 +316,37 @@ def run_round(
             str(out_file),
         ]
     )
+    spy = None
+    if profile is not None and receiver.proc is not None:
+        # py-spy (`uv tool install py-spy`) samples the receiver while the load runs: collapsed stacks
+        spy = subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(receiver.proc.pid),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--threads",
+                "--idle",
+                "--nonblocking",
+                "--duration",
+                str(int(len(requests) / rate) + 1),
+                "--output",
+                str(profile),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     if kill_after is not None:
         time.sleep(kill_after)  # the kill lands mid-load, wherever it is
         receiver.kill()
         receiver.start()
     proc.wait()
+    if spy is not None:
+        spy.wait()
     results = json.loads(out_file.read_text())
     ok = sorted(r[2] for r in results if r[1] == 200)
     errors = sum(1 for r in results if r[1] != 200)
@@ -323,15 +354,40 @@ def run_round(
     def pct(q: float) -> float:
         return round(ok[min(len(ok) - 1, max(0, int(q * len(ok) + 0.5) - 1))], 2) if ok else 0.0
 
+    lag = sorted(r[3] for r in results if r[1] == 200)
+    server = _server_times(receiver)
     return {
         "rate": rate,
         "sent": len(results),
+        "send_lag_p99_ms": round(lag[min(len(lag) - 1, int(0.99 * len(lag)))], 2) if lag else 0.0,
+        "server": server,
         "acked": len(ok),
         "errors": errors,
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "max_ms": round(ok[-1], 2) if ok else 0.0,
         "acked_keys": [tuple(r[0]) for r in results if r[1] == 200],
+    }
+
+
+def _server_times(receiver: Receiver) -> dict[str, Any]:
+    """The receiver's own p50/p99 per webhook route this metrics interval (from request start to the
+    last byte of the answer, inside the process): what the receiver adds, without the network, the
+    load generator and time spent waiting to be read."""
+    import httpx
+
+    try:
+        routes = httpx.get(
+            receiver.url + "/api/integrations/metrics",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        ).json()["data"]["routes"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return {}
+    return {
+        path: route.get("currentInterval")
+        for path, route in routes.items()
+        if path.startswith("/api/webhooks") and route.get("currentInterval")
     }
 
 
@@ -406,9 +462,22 @@ def bench(
             "NXT_RECEIVER_STORES": BLOCKS,
             "NXT_RECEIVER_INSTANCE": f"bench-{database}",
             "PREFECT_LOGGING_LEVEL": "WARNING",
+            # one metrics window over a round, so the receiver's own percentiles cover all of it
+            "NXT_RECEIVER_METRICS_INTERVAL_S": "300",
         }
-        receiver = Receiver(env, free_port(), work / f"receiver-{database}.log")
+        # --dispatch here: one receiver acknowledges and dispatches; separate: the receiver that takes the
+        # load runs --no-dispatch and a second one (its own process) dispatches; off: nobody dispatches.
+        ingest_only = ("--no-dispatch",) if args.dispatch in ("separate", "off") else ()
+        receiver = Receiver(env, free_port(), work / f"receiver-{database}.log", ingest_only)
         receiver.start()
+        dispatcher = None
+        if args.dispatch == "separate":
+            dispatcher = Receiver(
+                env | {"NXT_RECEIVER_INSTANCE": f"bench-{database}-dispatch"},
+                free_port(),
+                work / f"dispatcher-{database}.log",
+            )
+            dispatcher.start()
         try:
             n = int(args.rate * args.seconds)
             first = run_round(
@@ -417,13 +486,36 @@ def bench(
                 args.rate,
                 args.connections,
                 work,
+                profile=work / f"profile-{database}.txt" if args.profile else None,
             )
             print(
                 f"[{database}] {args.rate}/s for {args.seconds}s: p50 {first['p50_ms']} ms, "
-                f"p99 {first['p99_ms']} ms, max {first['max_ms']} ms, errors {first['errors']}",
+                f"p99 {first['p99_ms']} ms, max {first['max_ms']} ms, errors {first['errors']} "
+                f"(dispatch {args.dispatch}, load average {_load()}); load generator's send lag p99 "
+                f"{first['send_lag_p99_ms']} ms; inside the receiver {first['server']}",
                 flush=True,
             )
             acked = list(first["acked_keys"])
+            if args.quick or args.dispatch == "off":
+                if args.dispatch != "off":
+                    wait_processed(engine, args.drain_timeout)
+                stored, processed, lost = check(engine, acked)
+                print(f"[{database}] acked {len(acked)}, stored once {stored}, processed once {processed}")
+                return {
+                    "rate": args.rate,
+                    "seconds": args.seconds,
+                    "p50_ms": first["p50_ms"],
+                    "p99_ms": first["p99_ms"],
+                    "errors": first["errors"],
+                    "max_rate_p99_under_100ms": None,
+                    "acked": len(acked),
+                    "stored": stored,
+                    "processed": processed,
+                    "lost_after_kill": None,
+                    "database": database,
+                    "dispatch": args.dispatch,
+                    "load_average": _load(),
+                }
             best = args.rate if first["errors"] == 0 and first["p99_ms"] <= 100 else 0
             for rate in args.rates:
                 wait_processed(engine, args.drain_timeout)  # each rate starts from an idle dispatcher
@@ -473,6 +565,8 @@ def bench(
             print(f"[{database}] woocommerce-sync-records runs: {runs}", flush=True)
         finally:
             receiver.stop()
+            if dispatcher is not None:
+                dispatcher.stop()
     engine.dispose()
     return {
         "rate": args.rate,
@@ -486,7 +580,14 @@ def bench(
         "processed": processed + k_processed,
         "lost_after_kill": lost,
         "database": database,
+        "dispatch": args.dispatch,
+        "load_average": _load(),
     }
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: figures depend on them)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -507,6 +608,19 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=900)
     parser.add_argument("--postgres", help="Also run on this PostgreSQL server (a fresh database is made).")
     parser.add_argument("--only-postgres", action="store_true", help="Skip the SQLite run.")
+    parser.add_argument(
+        "--dispatch",
+        choices=("here", "separate", "off"),
+        default="here",
+        help="Dispatcher in the receiver taking the load (here), in a second receiver process "
+        "(separate), or none (off: the acknowledgement path alone; nothing is processed).",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="Only the first round (no rising rates, no kill)."
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the receiver during the first round (profile-*.txt)."
+    )
     args = parser.parse_args()
     if args.loadgen:
         run_loadgen(args)

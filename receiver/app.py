@@ -30,7 +30,7 @@ from receiver.deps import Runtime
 from receiver.dispatch import Dispatcher, FlowStarter, Registry
 from receiver.errors import Rejected
 from receiver.metrics import Metrics, MetricsMiddleware
-from receiver.routes import integrations, webhooks
+from receiver.routes import integrations, messaging, webhooks
 from receiver.settings import ReceiverSettings
 from receiver.writer import GroupWriter
 
@@ -79,7 +79,10 @@ def create_app(
 
             dispatcher = Dispatcher(settings, hub, creds, registry or default_registry(), flow_starter)
         writer = GroupWriter(
-            hub, max_batch=settings.write_batch_max, on_commit=dispatcher.wake if dispatcher else None
+            hub,
+            max_batch=settings.write_batch_max,
+            on_commit=dispatcher.wake if dispatcher else None,
+            on_loop=settings.write_on_loop,
         )
         writer.start()
         rt = Runtime(settings, hub, creds, writer, metrics, dispatcher, flow_starter)
@@ -120,6 +123,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(webhooks.router)
     app.include_router(integrations.router)
+    app.include_router(messaging.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -128,7 +132,7 @@ def create_app(
 
     @app.exception_handler(Rejected)
     async def rejected(request: Request, exc: Rejected) -> Response:
-        return _refuse(request, exc.status, exc.reason, exc.source)
+        return _refuse(request, exc.status, exc.reason, exc.source, exc.error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -137,7 +141,10 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return _refuse(request, status.HTTP_400_BAD_REQUEST, _validation_message(exc), "api")
+        errors = exc.errors()
+        field = ".".join(str(p) for p in errors[0].get("loc", ()) if p != "body") if errors else ""
+        error = {"code": "invalid_request", "field": field or None}
+        return _refuse(request, status.HTTP_400_BAD_REQUEST, _validation_message(exc), "api", error)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:
@@ -155,7 +162,9 @@ def _open_hub(settings: ReceiverSettings) -> Engine:
     return create_hub_engine(settings.database_url)
 
 
-def _refuse(request: Request, code: int, reason: str, source: str | None) -> Response:
+def _refuse(
+    request: Request, code: int, reason: str, source: str | None, error: dict[str, Any] | None = None
+) -> Response:
     webhook = request.url.path.startswith("/api/webhooks")
     rt: Runtime | None = getattr(request.app.state, "nxt", None)
     if rt is not None:
@@ -181,6 +190,8 @@ def _refuse(request: Request, code: int, reason: str, source: str | None) -> Res
         )
     headers = {"Allow": "POST"} if code == status.HTTP_405_METHOD_NOT_ALLOWED and webhook else None
     body: dict[str, Any] = {"success": False, "message": reason}
+    if error:
+        body["error"] = error
     return Response(orjson.dumps(body), status_code=code, media_type="application/json", headers=headers)
 
 

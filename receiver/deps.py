@@ -55,14 +55,14 @@ class Runtime:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.nxt  # type: ignore[no-any-return]
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_engine(rt: RuntimeDep) -> Engine:
+async def get_engine(rt: RuntimeDep) -> Engine:
     return rt.engine
 
 

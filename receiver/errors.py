@@ -7,6 +7,8 @@ ever reaches a response.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import status
 
 __all__ = ["HubUnavailable", "Rejected"]
@@ -19,13 +21,17 @@ class Rejected(Exception):
         status: The HTTP status (401 bad signature, 400 bad body, 413 too large, 404 unknown, 503 ...).
         reason: One line for the caller and the dashboard row; never a secret.
         source: The webhook source or API area, for the dashboard row.
+        error: Details answered as the body's `error` (`code`, `field`, ...), when the API has them.
     """
 
-    def __init__(self, status: int, reason: str, *, source: str | None = None) -> None:
+    def __init__(
+        self, status: int, reason: str, *, source: str | None = None, error: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.source = source
+        self.error = error
 
 
 class HubUnavailable(Rejected):

@@ -66,6 +66,10 @@ class ReceiverSettings(BaseSettings):
     )
     # Group commit: one writer batches the inserts of concurrent requests into one transaction.
     write_batch_max: int = Field(default=500, ge=1, description="Most events committed in one transaction.")
+    write_on_loop: bool = Field(
+        default=True,
+        description="SQLite: commit inbox batches on the event loop (off: on the writer's thread).",
+    )
     # Dispatcher.
     dispatch_enabled: bool = Field(default=True, description="Run the dispatcher in this process.")
     dispatch_concurrency: int = Field(default=4, ge=1, description="Groups of events handled at once.")

@@ -314,6 +314,10 @@ class Twilio:
                 settings_header=incoming.headers.get("x-twilio-webhooks-signature-settings"),
             )
         form = dict(pairs)
+        # The status callback URL's query (`?nxt_id=<outbox row>`, which the dispatch adds) names our row
+        # even when the message's SID never reached the hub; Twilio signs it as part of the URL.
+        for name, value in parse_qsl(incoming.query, keep_blank_values=False):
+            form.setdefault(name, value)
         sid = form.get("MessageSid") or form.get("SmsSid")
         state = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not state:

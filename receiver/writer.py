@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hub.inbox import InboxItem, insert_events
 from hub.models import DashboardEvent, DashboardMetric, utcnow
@@ -34,6 +34,7 @@ from receiver.errors import HubUnavailable
 __all__ = ["GroupWriter", "Stored"]
 
 logger = logging.getLogger("nxt.receiver")
+LOCK_RETRY_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,16 @@ class GroupWriter:
         max_batch: Most items per transaction.
         on_commit: Called (on the event loop) after a batch that stored new rows commits; the
             dispatcher uses it to wake up.
+        on_loop: SQLite: commit on the event loop (else on the writer's thread).
     """
 
     def __init__(
-        self, engine: Engine, *, max_batch: int = 500, on_commit: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 500,
+        on_commit: Callable[[], None] | None = None,
+        on_loop: bool = True,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
@@ -71,12 +78,20 @@ class GroupWriter:
         # Its own thread: on the loop's shared pool a commit could wait behind in-process flow runs and
         # dispatcher reads; one thread is also what a single SQLite writer wants.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nxt-receiver-writer")
+        # SQLite: commit on the event loop itself, on a connection of the writer's own. A commit in WAL
+        # mode with synchronous=NORMAL writes the WAL and does not fsync (about a millisecond), and the
+        # Python half of it holds the GIL anyway: on a thread, every batch cost two thread hand-offs and
+        # a GIL ping-pong with the loop, which on a busy machine turned into stalls of 100-300 ms.
+        self.inline = on_loop and engine.dialect.name == "sqlite"
+        self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._dirty = False
         self.batches = 0
         self.items = 0
         self.failures = 0
+        self.lock_wait_s = 5.0  # SQLite: then the batch waits on the thread under the hub's busy timeout
+        self.lock_retries = 0  # SQLite: commits on the loop that found the write lock taken
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="nxt-receiver-writer")
@@ -94,6 +109,7 @@ class GroupWriter:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._checkpointer = None
+        self._drop_connection()
         self._thread.shutdown(wait=True)
 
     async def flush(self) -> None:
@@ -117,14 +133,22 @@ class GroupWriter:
     async def _run(self) -> None:
         while True:
             jobs = [await self._queue.get()]
-            count = len(jobs[0].items)
-            while count < self.max_batch and not self._queue.empty():
-                job = self._queue.get_nowait()
-                jobs.append(job)
-                count += len(job.items)
+            count = self._gather(jobs, len(jobs[0].items))
             started = time.perf_counter()
             try:
-                results = await asyncio.get_running_loop().run_in_executor(self._thread, self._commit, jobs)
+                results = None
+                if self.inline:
+                    # The write lock taken (a flow, the dispatcher, another process): try again every
+                    # few ms without blocking the loop (SQLite's own busy handler sleeps up to 100 ms
+                    # at a time, long after the lock is free), taking in what arrives meanwhile.
+                    deadline = time.monotonic() + self.lock_wait_s
+                    while (results := self._commit_inline(jobs)) is None and time.monotonic() < deadline:
+                        await asyncio.sleep(LOCK_RETRY_S)
+                        count = self._gather(jobs, count)
+                if results is None:
+                    results = await asyncio.get_running_loop().run_in_executor(
+                        self._thread, self._commit, jobs
+                    )
             except SQLAlchemyError as exc:
                 self.failures += 1
                 reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0][:200]
@@ -176,19 +200,62 @@ class GroupWriter:
             except SQLAlchemyError as exc:
                 logger.warning("WAL checkpoint failed: %s", exc)
 
+    def _gather(self, jobs: list[_Job], count: int) -> int:
+        """Add queued jobs to `jobs` up to `max_batch` items; returns the item count."""
+        while count < self.max_batch and not self._queue.empty():
+            job = self._queue.get_nowait()
+            jobs.append(job)
+            count += len(job.items)
+        return count
+
+    def _connection(self) -> Connection:
+        """SQLite: the writer's own connection for commits on the loop, opened once (again after a
+        failure). It never waits for a lock (busy_timeout 0): the loop must not block."""
+        if self._conn is None:
+            conn = self.engine.connect()
+            _no_autocheckpoint(conn)
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            conn.commit()
+            self._conn = conn
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+            self._conn = None
+
+    def _commit_inline(self, jobs: Sequence[_Job]) -> list[list[Stored]] | None:
+        """SQLite: commit on the loop when the write lock is free; None when another connection holds
+        it (a flow, the dispatcher, another process): the batch then waits for it on the writer's
+        thread, under the hub's busy timeout, and the loop keeps serving."""
+        try:
+            conn = self._connection()
+            with conn.begin():
+                return self._write(conn, jobs)
+        except OperationalError as exc:
+            text = str(exc.orig).lower()
+            if "locked" in text or "busy" in text:
+                self.lock_retries += 1
+                return None
+            self._drop_connection()
+            raise
+        except SQLAlchemyError:
+            self._drop_connection()
+            raise
+
     def _commit(self, jobs: Sequence[_Job]) -> list[list[Stored]]:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                _no_autocheckpoint(conn)
+            return self._write(conn, jobs)
+
+    def _write(self, conn: Connection, jobs: Sequence[_Job]) -> list[list[Stored]]:
         items = [item for job in jobs for item in job.items]
         extra = [row for job in jobs for row in job.extra]
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "sqlite" and not conn.info.get("nxt_no_autocheckpoint"):
-                # The commit that crosses SQLite's checkpoint threshold copies the WAL into the database
-                # and fsyncs it (hundreds of ms): every request of the next batches would wait. The
-                # writer's connection never checkpoints; `_checkpoints` does it beside it.
-                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-                conn.info["nxt_no_autocheckpoint"] = True
-            stored = insert_events(conn, items) if items else []
-            if extra:
-                _insert_extra(conn, extra)
+        stored = insert_events(conn, items) if items else []
+        if extra:
+            _insert_extra(conn, extra)
         out: list[list[Stored]] = []
         at = 0
         for job in jobs:
@@ -196,6 +263,15 @@ class GroupWriter:
             out.append([Stored(i, d) for i, d in stored[at : at + n]])
             at += n
         return out
+
+
+def _no_autocheckpoint(conn: Connection) -> None:
+    """The commit that crosses SQLite's checkpoint threshold copies the WAL into the database and fsyncs
+    it (hundreds of ms): every request of the next batches would wait. The writer's connections never
+    checkpoint; `GroupWriter._checkpoints` does it beside them, on another connection."""
+    if not conn.info.get("nxt_no_autocheckpoint"):
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        conn.info["nxt_no_autocheckpoint"] = True
 
 
 def _insert_extra(conn: Connection, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:

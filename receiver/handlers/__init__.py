@@ -16,6 +16,7 @@ __all__ = ["HANDLER_MODULES", "default_registry"]
 HANDLER_MODULES: tuple[str, ...] = (
     "receiver.handlers.woocommerce",
     "receiver.handlers.payments",
+    "receiver.handlers.messaging",
 )
 """Modules whose `HANDLERS` the receiver registers, in this order."""
 

@@ -228,6 +228,7 @@ async def metrics(request: Request, rt: RuntimeDep) -> Response:
                 "events": rt.writer.items,
                 "avgBatch": round(rt.writer.items / rt.writer.batches, 2) if rt.writer.batches else 0,
                 "failures": rt.writer.failures,
+                "lockRetries": rt.writer.lock_retries,
             }
         }
     )
