@@ -25,7 +25,11 @@ STORE_NAMES = {
     "woocommerce-sync-records/webhook",
     "reconcile-payments/daily",
 }
-OTHER_NAMES = {"notification-dispatch/every-minute", "notification-status/callbacks"}
+OTHER_NAMES = {
+    "notification-dispatch/every-minute",
+    "notification-status/callbacks",
+    "operator-alert/automation",
+}
 NAMES = STORE_NAMES | OTHER_NAMES
 
 

@@ -142,7 +142,7 @@ def test_nxt_up_serves_and_sigint_stops_every_child(
     assert listed.returncode == 0, listed.stderr
     assert "WooCommerce Store  up " in listed.stdout, "the blocks --sandbox saved, on nxt up's server"
 
-    assert "serving         6 deployments" in text, "nxt serve registered and polls them"
+    assert "serving         7 deployments" in text, "nxt serve registered and polls them"
     # (served runs that really run: tests/deployments/test_deployments.py and test_scaling.py)
 
     children = _descendants(process.pid)
