@@ -738,12 +738,12 @@ async def _provider(cls: type[Any], name: str) -> tuple[Any, str | None]:
 
 async def open_hub(name: str | None) -> Engine:
     """The hub engine: from a Hub Database block when named, else NXT_DATABASE_URL / embedded SQLite."""
-    from blocks import HubDatabase
+    from blocks import ahub_engine_options
 
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
-    block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
+    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
+    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 def _flow_run_id() -> str | None:
