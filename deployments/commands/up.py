@@ -163,6 +163,9 @@ def _check_hub() -> None:
 def _start_server(children: list[Child], host: str, port: int, log_dir: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/api"
+    # The UI's browser code calls this URL; Prefect's default names port 4200 whatever --port says.
+    env.setdefault("PREFECT_UI_API_URL", url)
     child = Child(
         "the Prefect server",
         [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
@@ -174,7 +177,6 @@ def _start_server(children: list[Child], host: str, port: int, log_dir: Path) ->
         f"starting a Prefect server on {host}:{port} (a first start creates its database: up to a minute)"
     )
     child.start()
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/api"
     child.wait_until(lambda: _healthy(url), SERVER_START_S, "answering")
     return url
 
