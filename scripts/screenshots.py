@@ -138,7 +138,7 @@ def main() -> None:
 
 def run_flows() -> dict[str, str]:
     """A full sync and a reconciliation against the sandbox; the flow run and artifact ids to show."""
-    from world_ledger import ledger_rows
+    from world_ledger import ledger_rows  # type: ignore[import-not-found]  # tests/support, on sys.path above
 
     from deployments.sandbox_blocks import blocks_for
     from flows.payment_reconciliation import reconcile_payments

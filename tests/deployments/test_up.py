@@ -32,8 +32,8 @@ def _env(tmp_path: Path, api_url: str | None, **extra: str) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         XDG_STATE_HOME=str(tmp_path / "state"),  # where `nxt up` leaves its state file and logs
         NXT_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
-        **extra,
     )
+    env.update(extra)
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env
@@ -235,3 +235,9 @@ def _environ_of(pid: int) -> bytes:
         return Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:
         return b""
+
+
+def test_hub_that_does_not_answer(tmp_path: Path, prefect_server: str) -> None:
+    env = _env(tmp_path, prefect_server, NXT_DATABASE_URL=f"postgresql://nxt@127.0.0.1:{_free_port()}/nxt")
+    line = _one_error_line(_nxt_up(env, "--receiver-port", str(_free_port())))
+    assert "127.0.0.1" in line and "postgresql" in line.lower()
