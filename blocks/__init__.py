@@ -7,7 +7,7 @@ from prefect.blocks.core import Block
 from blocks._load import BlockNotFound, aload_block, load_block
 from blocks._meta import circuit_state
 from blocks.authorizenet import AuthorizeNetGateway
-from blocks.hub import HubDatabase
+from blocks.hub import HubBlockError, HubDatabase, ahub_engine_options, hub_engine_options
 from blocks.notifications import NotificationSettings
 from blocks.paypal import PayPalGateway
 from blocks.receiver import ReceiverAPI
@@ -22,6 +22,7 @@ __all__ = [
     "AuthorizeNetGateway",
     "BLOCK_TYPES",
     "BlockNotFound",
+    "HubBlockError",
     "HubDatabase",
     "NotificationSettings",
     "PayPalGateway",
@@ -32,8 +33,10 @@ __all__ = [
     "ThirdPartyWebhookSecrets",
     "TwilioSMS",
     "WooCommerceStore",
+    "ahub_engine_options",
     "aload_block",
     "circuit_state",
+    "hub_engine_options",
     "load_block",
 ]
 

@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator, model_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from blocks._load import BlockNotFound, aload_block, load_block
 from blocks._meta import LOGOS, FieldValueError, docs_url
 
 _URL_HELP = "use e.g. postgresql+psycopg://user:password@host:5432/nxt or sqlite:////path/to/hub.db"
@@ -96,3 +97,85 @@ class HubDatabase(Block):
             "pool_size": self.pool_max_connections,
             "pool_min": self.pool_min_connections,
         }
+
+
+# --------------------------------------------------------------------------------------------------
+# Naming the hub by a block: a Hub Database block, or prefect-sqlalchemy's SqlAlchemyConnector
+
+
+_SUPPORTED = ("postgresql", "postgres", "sqlite")
+
+
+class HubBlockError(ValueError):
+    """A block names the hub in a way NXT cannot use (e.g. a MySQL connector); the message is one line."""
+
+
+def connector_engine_options(connector: Any, name: str = "?") -> dict[str, Any]:
+    """`create_hub_engine` arguments from a prefect-sqlalchemy `SqlAlchemyConnector`.
+
+    Its sync driver URL (`postgresql+psycopg2://...`, `sqlite+pysqlite:///...`, or connection components)
+    is handed on as is: `hub.db` swaps any PostgreSQL driver for psycopg 3, the one NXT ships. The
+    connector's `connect_args` and `fetch_size` do not apply to the hub's engine; its pool keeps the
+    Hub Database block's defaults.
+
+    Raises:
+        HubBlockError: the connector names a database other than PostgreSQL or SQLite.
+    """
+    info = connector.connection_info
+    url = make_url(info.create_url() if hasattr(info, "create_url") else str(info))
+    if url.get_backend_name() not in _SUPPORTED:
+        raise HubBlockError(
+            f"the SqlAlchemy Connector block {name!r} names a {url.get_backend_name()!r} database; the hub "
+            "runs on PostgreSQL or SQLite"
+        )
+    defaults = HubDatabase.model_fields
+    return {
+        "url": url.render_as_string(hide_password=False),
+        "pool_size": defaults["pool_max_connections"].default,
+        "pool_min": defaults["pool_min_connections"].default,
+    }
+
+
+def _not_found(name: str) -> BlockNotFound:
+    missing = BlockNotFound(HubDatabase, name)
+    missing.args = (
+        f"no Hub Database or SqlAlchemy Connector block named {name!r}; create one with "
+        "`nxt blocks from-env` or in the Prefect UI",
+    )
+    return missing
+
+
+async def ahub_engine_options(name: str) -> dict[str, Any]:
+    """`create_hub_engine` arguments from the block `name`: a Hub Database block, else a prefect-sqlalchemy
+    `SqlAlchemyConnector` block of that name.
+
+    Raises:
+        BlockNotFound: neither type has a block of that name.
+        HubBlockError: the connector names an unsupported database.
+    """
+    try:
+        return (await aload_block(HubDatabase, name)).engine_options()
+    except BlockNotFound:
+        pass
+    from prefect_sqlalchemy import SqlAlchemyConnector
+
+    try:
+        connector = await aload_block(SqlAlchemyConnector, name)
+    except BlockNotFound:
+        raise _not_found(name) from None
+    return connector_engine_options(connector, name)
+
+
+def hub_engine_options(name: str) -> dict[str, Any]:
+    """`ahub_engine_options` for sync code (commands, the receiver's start-up)."""
+    try:
+        return load_block(HubDatabase, name).engine_options()
+    except BlockNotFound:
+        pass
+    from prefect_sqlalchemy import SqlAlchemyConnector
+
+    try:
+        connector = load_block(SqlAlchemyConnector, name)
+    except BlockNotFound:
+        raise _not_found(name) from None
+    return connector_engine_options(connector, name)

@@ -52,7 +52,7 @@ for _name in (
     app.add_typer(importlib.import_module(f"deployments.commands.{_name}").app, name=_name)
 
 # Top-level commands that are not groups.
-for _name in ("demo", "serve", "receiver"):
+for _name in ("demo", "serve", "receiver", "up", "setup"):
     _module = importlib.import_module(f"deployments.commands.{_name}")
     app.command(name=_name)(getattr(_module, _name))
 

@@ -164,6 +164,18 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         concurrency=4,
         tags=("notifications", "webhook"),
     ),
+    Deployment(
+        flow_name="operator-alert",
+        name="automation",
+        entrypoint="flows/notification_dispatch.py:send_operator_alert",
+        description=(
+            "Alert the operators (outbox email and text, Prefect notification blocks); started by the "
+            "automations `nxt setup` creates (a failed sync, a reconciliation with breaks over a threshold)."
+        ),
+        parameters={"settings": "default"},
+        concurrency=4,
+        tags=("notifications", "alert"),
+    ),
 )
 
 

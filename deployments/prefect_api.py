@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -45,14 +46,24 @@ def api_url_description() -> str:
     return PREFECT_API_URL.value() or "(a temporary local server)"
 
 
-def running_up_server() -> str | None:
-    """The API URL of a `nxt up` running on this machine, if its state file names a live one."""
+def running_state() -> dict[str, Any] | None:
+    """The state file of a `nxt up` whose process is alive on this machine, or None.
+
+    `nxt up` writes it once everything is ready and removes it when it stops: `{"pid", "api_url",
+    "ui_url", "receiver_url", "started_at", "children": {name: pid}}`.
+    """
     try:
         state = json.loads(STATE_FILE.read_text())
         os.kill(int(state["pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    url = state.get("api_url")
+    return state if isinstance(state, dict) else None
+
+
+def running_up_server() -> str | None:
+    """The API URL of a `nxt up` running on this machine, if its state file names a live one."""
+    state = running_state()
+    url = state.get("api_url") if state else None
     return url if isinstance(url, str) and _healthy(url) else None
 
 

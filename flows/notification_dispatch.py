@@ -56,6 +56,7 @@ __all__ = [
     "request_dispatch",
     "run_dispatch",
     "send_email",
+    "send_operator_alert",
     "send_sms",
     "templates_for",
     "update_notification_status",
@@ -639,6 +640,39 @@ async def operator_alert(
     return {"queued": len(queued), "notified": notified, "failed": failed, "first": first}
 
 
+@_flow("operator-alert", "operator-alert/{source}", timeout_s=600)
+async def send_operator_alert(
+    subject: str,
+    message: str,
+    key: str,
+    severity: Literal["info", "warning", "error", "critical"] = "error",
+    source: str = "automation",
+    breaks: int | None = None,
+    threshold: int = 0,
+    settings: str = "default",
+    hub: str | None = None,
+) -> dict[str, Any]:
+    """`operator_alert` as a flow, for automations (`nxt setup`) and anyone without Python at hand.
+
+    With `breaks`, alert only when they are over `threshold` (the reconciliation automation fires on every
+    completed reconciliation and passes its break count). The same `key` as the flows' own alerts (e.g.
+    `woocommerce-sync-failed:<store>:<hour>`) makes the automation and the flow alert once between them.
+
+    Returns:
+        `operator_alert`'s result, or `{"skipped": reason}`.
+    """
+    await label_run(["alert", f"source:{source}"])
+    if breaks is not None and breaks <= threshold:
+        reason = f"{breaks} breaks, not over the threshold {threshold}"
+        run_logger().info("no alert: %s", reason)
+        return {"skipped": reason}
+    result = await operator_alert(
+        subject, message, key=key, severity=severity, source=source, settings=settings, hub=hub
+    )
+    run_logger().info("operator alert %s: %s", key, result)
+    return result
+
+
 async def _notify_block(ref: str, subject: str, message: str, severity: str) -> str | None:
     """Send through one Prefect notification block; the reason it failed, or None."""
     from prefect.blocks.abstract import NotificationBlock
@@ -704,12 +738,12 @@ async def _provider(cls: type[Any], name: str) -> tuple[Any, str | None]:
 
 async def open_hub(name: str | None) -> Engine:
     """The hub engine: from a Hub Database block when named, else NXT_DATABASE_URL / embedded SQLite."""
-    from blocks import HubDatabase
+    from blocks import ahub_engine_options
 
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
-    block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
+    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
+    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 def _flow_run_id() -> str | None:

@@ -23,7 +23,7 @@ from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
-from blocks import HubDatabase, aload_block
+from blocks import ahub_engine_options
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub.analytics import record_event, record_metrics
 from hub.db import create_hub_engine
@@ -106,8 +106,8 @@ _HOOKS: list[Any] = [_close_interrupted_run]  # Prefect types hooks as returning
 async def _open_hub(name: str | None) -> Engine:
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
-    block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
+    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
+    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 @flow(

@@ -29,7 +29,7 @@ from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
-from blocks import HubDatabase, WooCommerceStore, aload_block
+from blocks import WooCommerceStore, ahub_engine_options, aload_block
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub import locks
 from hub.analytics import record_event, record_metrics
@@ -264,8 +264,8 @@ async def open_hub(name: str | None) -> Engine:
     """The hub engine: from a Hub Database block when named, else NXT_DATABASE_URL / embedded SQLite."""
     if name is None:
         return await asyncio.to_thread(create_hub_engine)
-    block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
+    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
+    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 class _Session:

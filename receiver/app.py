@@ -156,9 +156,9 @@ def create_app(
 
 def _open_hub(settings: ReceiverSettings) -> Engine:
     if settings.hub:
-        from blocks import HubDatabase, load_block
+        from blocks import hub_engine_options
 
-        return create_hub_engine(**load_block(HubDatabase, settings.hub).engine_options())
+        return create_hub_engine(**hub_engine_options(settings.hub))
     return create_hub_engine(settings.database_url)
 
 

@@ -18,7 +18,10 @@ UrlOption = Annotated[
     typer.Option("--url", help="Hub database URL (default: NXT_DATABASE_URL, then embedded SQLite)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (one object per line for lists).")]
-HubOption = Annotated[str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")]
+HubOption = Annotated[
+    str | None,
+    typer.Option(help="Hub Database or SqlAlchemy Connector block name (default: NXT_DATABASE_URL)."),
+]
 SettingsOption = Annotated[str, typer.Option(help="Notification Settings block name.")]
 
 

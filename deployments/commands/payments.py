@@ -235,7 +235,8 @@ def reconcile(
         str, typer.Option(help="WooCommerce Store block whose orders are the other side.")
     ] = "default",
     hub: Annotated[
-        str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")
+        str | None,
+        typer.Option(help="Hub Database or SqlAlchemy Connector block name (default: NXT_DATABASE_URL)."),
     ] = None,
     lookback_days: Annotated[
         int, typer.Option(min=0, max=365, help="Without --start/--end: days before yesterday also covered.")

@@ -25,7 +25,8 @@ def receiver(
         bool, typer.Option("--dispatch/--no-dispatch", help="Run the dispatcher in this process.")
     ] = True,
     hub: Annotated[
-        str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")
+        str | None,
+        typer.Option(help="Hub Database or SqlAlchemy Connector block name (default: NXT_DATABASE_URL)."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
@@ -92,7 +93,7 @@ def _open_hub(settings: ReceiverSettings) -> Engine:
     from hub.db import create_hub_engine
 
     if settings.hub:
-        from blocks import HubDatabase, load_block
+        from blocks import hub_engine_options
 
-        return create_hub_engine(**load_block(HubDatabase, settings.hub).engine_options())
+        return create_hub_engine(**hub_engine_options(settings.hub))
     return create_hub_engine(settings.database_url)

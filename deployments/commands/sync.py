@@ -38,7 +38,8 @@ def woocommerce(
     force: Annotated[bool, typer.Option("--force", help="Ignore cursors and re-read everything.")] = False,
     store: Annotated[str, typer.Option(help="WooCommerce Store block name.")] = "default",
     hub: Annotated[
-        str | None, typer.Option(help="Hub Database block name (default: NXT_DATABASE_URL).")
+        str | None,
+        typer.Option(help="Hub Database or SqlAlchemy Connector block name (default: NXT_DATABASE_URL)."),
     ] = None,
     skip_if_busy: Annotated[
         bool,

@@ -26,7 +26,11 @@ STORE_NAMES = {
     "reconcile-payments/daily",
 }
 INGEST_NAMES = {f"ingest-ledger/hourly-{g}" for g in ("stripe", "paypal", "square", "authorizenet")}
-OTHER_NAMES = {"notification-dispatch/every-minute", "notification-status/callbacks"} | INGEST_NAMES
+OTHER_NAMES = {
+    "notification-dispatch/every-minute",
+    "notification-status/callbacks",
+    "operator-alert/automation",
+} | INGEST_NAMES
 NAMES = STORE_NAMES | OTHER_NAMES
 
 
