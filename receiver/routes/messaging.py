@@ -173,7 +173,7 @@ def _answer(message: str, data: dict[str, Any], new: bool) -> Response:
 
 
 async def _settings(rt: Runtime) -> NotificationSettings:
-    cached = rt.extra.get("notification_settings")
+    cached: tuple[float, NotificationSettings] | None = rt.extra.get("notification_settings")
     if cached and time.monotonic() - cached[0] < SETTINGS_TTL_S:
         return cached[1]
     settings = await load_settings(rt.settings.blocks)

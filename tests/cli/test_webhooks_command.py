@@ -83,4 +83,4 @@ def test_receiver_with_an_unreachable_hub_is_one_line(tmp_path) -> None:  # type
     assert (
         len(errors) == 1 and "cannot reach the hub database" in errors[0] and "Traceback" not in proc.stderr
     )
-    assert "temporary local Prefect server" not in proc.stderr, "a bad setting is refused before Prefect starts"
+    assert "temporary local Prefect server" not in proc.stderr, "refused before Prefect starts"
