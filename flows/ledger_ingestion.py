@@ -20,9 +20,9 @@ from prefect import flow
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
-from blocks import AuthorizeNetGateway, HubDatabase, PayPalGateway, SquareGateway, StripeGateway, aload_block
+from blocks import AuthorizeNetGateway, PayPalGateway, SquareGateway, StripeGateway, aload_block
+from flows._hub import open_hub
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
-from hub.db import create_hub_engine
 from hub.ledger import GATEWAYS, ingestion_window, read_cursor
 from hub.models import utcnow
 from tasks.context import share_engine, unshare_engine
@@ -230,13 +230,6 @@ async def run_ingestion(
     }
 
 
-async def _open_hub(name: str | None) -> Engine:
-    if name is None:
-        return await asyncio.to_thread(create_hub_engine)
-    block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
-
-
 @flow(name="ingest-ledger", flow_run_name=_run_name, timeout_seconds=4 * 3600)
 async def ingest_ledger(
     gateways: list[str] | None = None,
@@ -261,7 +254,7 @@ async def ingest_ledger(
     await label_run(["payments", "ingest", f"gateways:{label}"] + [f"gateway:{g}" for g in wanted])
     capture_client_logs()
     loaded = {g: await aload_block(BLOCK_TYPES[g], block) for g in wanted}
-    engine = await _open_hub(hub)
+    engine = await open_hub(hub)
     try:
         summary = await run_ingestion(loaded, engine, gateways=wanted, since=start_at)
     except BaseException as exc:

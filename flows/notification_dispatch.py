@@ -34,10 +34,10 @@ from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
 from blocks import BlockNotFound, NotificationSettings, SendGridEmail, TwilioSMS, aload_block
+from flows._hub import open_hub
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub import locks, outbox
 from hub.analytics import record_event, record_metrics
-from hub.db import create_hub_engine
 from hub.notification_runs import close_flow_run_runs, finish_run, start_run
 from hub.notifications import NotificationRejected, operator_alert_messages, submit_email, submit_sms
 from hub.provider_events import apply_sendgrid_events, apply_twilio_status
@@ -734,16 +734,6 @@ async def _provider(cls: type[Any], name: str) -> tuple[Any, str | None]:
         return await aload_block(cls, name), None
     except BlockNotFound as exc:
         return None, str(exc)
-
-
-async def open_hub(name: str | None) -> Engine:
-    """The hub engine: from a Hub Database block when named, else NXT_DATABASE_URL / embedded SQLite."""
-    from blocks import ahub_engine_options
-
-    if name is None:
-        return await asyncio.to_thread(create_hub_engine)
-    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
-    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 def _flow_run_id() -> str | None:

@@ -12,7 +12,6 @@ operator alert when the breaks exceed a threshold (`hub.reconciliation.alert_ope
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime
 from typing import Any
@@ -23,10 +22,9 @@ from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
-from blocks import ahub_engine_options
+from flows._hub import open_hub
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub.analytics import record_event, record_metrics
-from hub.db import create_hub_engine
 from hub.ledger import currency_exponent
 from hub.models import utcnow
 from hub.reconciliation import (
@@ -94,20 +92,13 @@ def _run_name() -> str:
 
 async def _close_interrupted_run(flow: Flow[..., Any], run: FlowRun, state: State[Any]) -> None:
     """State hook (crashed, cancelled): close this flow run's `reconciliation_runs` rows."""
-    engine = await _open_hub((run.parameters or {}).get("hub"))
+    engine = await open_hub((run.parameters or {}).get("hub"))
     reason = f"flow run {run.id} {(state.name or state.type.value).lower()}: {state.message or 'no message'}"
     with engine.begin() as conn:
         close_flow_run_runs(conn, str(run.id), reason)
 
 
 _HOOKS: list[Any] = [_close_interrupted_run]  # Prefect types hooks as returning None or an awaitable
-
-
-async def _open_hub(name: str | None) -> Engine:
-    if name is None:
-        return await asyncio.to_thread(create_hub_engine)
-    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
-    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 @flow(
@@ -164,7 +155,7 @@ async def reconcile_payments(
     label = gateway_set(gateways)
     await label_run(["payments", "reconciliation", f"gateways:{label}", f"store:{store}"])
     capture_client_logs()
-    engine = await _open_hub(hub)
+    engine = await open_hub(hub)
     started, now = time.perf_counter(), utcnow()
     flow_run_id = str(flow_run.id) if flow_run.id else None
     with engine.begin() as conn:

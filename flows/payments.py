@@ -23,15 +23,14 @@ from sqlalchemy.engine import Engine
 
 from blocks import (
     BlockNotFound,
-    HubDatabase,
     PayPalGateway,
     SquareGateway,
     StripeGateway,
     WooCommerceStore,
     aload_block,
 )
+from flows._hub import open_hub
 from flows._runs import capture_client_logs, emit_finished, label_run
-from hub.db import create_hub_engine
 from hub.models import Order
 from hub.payments import (
     PaymentError,
@@ -50,13 +49,6 @@ from tasks.payments import gateway_payment, gateway_refund, woocommerce_order_re
 __all__ = ["process_payment", "refund_payment"]
 
 _BLOCKS: dict[str, type[Any]] = {"stripe": StripeGateway, "square": SquareGateway, "paypal": PayPalGateway}
-
-
-async def _open_hub(name: str | None) -> Engine:
-    if name is None:
-        return await asyncio.to_thread(create_hub_engine)
-    block = await aload_block(HubDatabase, name)
-    return await asyncio.to_thread(create_hub_engine, **block.engine_options())
 
 
 async def _gateway_block(gateway: str, name: str) -> Any:
@@ -127,7 +119,7 @@ async def process_payment(
     await label_run(["payments", "process-payment", f"gateway:{gateway}"])
     capture_client_logs()
     gateway_block = await _gateway_block(gateway, block)
-    engine = await _open_hub(hub)
+    engine = await open_hub(hub)
     request = {
         "amount_minor": amount_minor,
         "currency": code,
@@ -191,7 +183,7 @@ async def refund_payment(
     Raises:
         PaymentError: unknown transaction, more than remains, a refusal by the gateway (nothing written).
     """
-    engine = await _open_hub(hub)
+    engine = await open_hub(hub)
 
     def find() -> Any:
         with engine.connect() as conn:

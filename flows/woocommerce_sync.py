@@ -29,7 +29,8 @@ from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 from sqlalchemy.engine import Engine
 
-from blocks import WooCommerceStore, ahub_engine_options, aload_block
+from blocks import WooCommerceStore, aload_block
+from flows._hub import open_hub
 from flows._runs import RunFailed, capture_client_logs, emit_finished, label_run
 from hub import locks
 from hub.analytics import record_event, record_metrics
@@ -258,14 +259,6 @@ async def store_lease(engine: Engine, store: str, owner: str, *, wait_s: float) 
 async def load_store(name: str) -> WooCommerceStore:
     """The WooCommerce Store block `name`, or one clear error."""
     return await aload_block(WooCommerceStore, name)
-
-
-async def open_hub(name: str | None) -> Engine:
-    """The hub engine: from a Hub Database block when named, else NXT_DATABASE_URL / embedded SQLite."""
-    if name is None:
-        return await asyncio.to_thread(create_hub_engine)
-    options = await ahub_engine_options(name)  # a Hub Database or SqlAlchemy Connector block
-    return await asyncio.to_thread(create_hub_engine, **options)
 
 
 class _Session:

@@ -57,18 +57,16 @@ def test_a_connector_block_names_the_hub(hub_url: str, components: bool) -> None
 
 
 def test_the_flows_open_the_hub_from_a_connector(hub_url: str) -> None:
-    from flows.payment_reconciliation import _open_hub
-    from flows.woocommerce_sync import open_hub
+    from flows._hub import open_hub  # every flow's `hub` parameter goes through it
 
     name = f"conn-{uuid.uuid4().hex[:8]}"
     _connector(hub_url).save(name)
-    for opener in (open_hub, _open_hub):
-        engine = asyncio.run(opener(name))
-        try:
-            with engine.connect() as conn:
-                assert conn.execute(sa.text("select count(*) from sync_runs")).scalar() == 0
-        finally:
-            engine.dispose()
+    engine = asyncio.run(open_hub(name))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from sync_runs")).scalar() == 0
+    finally:
+        engine.dispose()
 
 
 def test_a_hub_database_block_of_the_same_name_wins(tmp_path) -> None:  # type: ignore[no-untyped-def]
