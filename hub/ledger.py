@@ -120,6 +120,7 @@ __all__ = [
     "dispute_status",
     "entry_type",
     "ingestion_window",
+    "open_disputes",
     "order_reference",
     "payout_status",
     "read_cursor",
@@ -821,6 +822,21 @@ def close_disputes(conn: Connection, gateway: str, closings: Sequence[tuple[str,
         )
         changed += max(result.rowcount, 0)
     return changed
+
+
+def open_disputes(conn: Connection, gateway: str, limit: int = 1000) -> list[str]:
+    """The ids of `gateway`'s disputes the hub has as open (oldest first): what ingestion re-reads, since
+    a dispute's outcome comes long after the window that created it."""
+    _gateway(gateway)
+    table = GatewayTransaction.__table__
+    return list(
+        conn.execute(
+            sa.select(table.c.gateway_id)
+            .where(table.c.gateway == gateway, table.c.kind == "dispute", table.c.status == "open")
+            .order_by(table.c.created_at)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def write_batch(

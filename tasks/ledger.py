@@ -20,7 +20,7 @@ from typing import Any
 
 from blocks import AuthorizeNetGateway, PayPalGateway, SquareGateway, StripeGateway
 from clients.errors import NotFound
-from hub.ledger import write_batch
+from hub.ledger import open_disputes, write_batch
 from tasks.context import shared_engine
 from tasks.ledger_rows import (
     PAYPAL_CAPTURE,
@@ -93,7 +93,14 @@ async def _commit(
 
 
 # --- Stripe -------------------------------------------------------------------------------------------------
-def _stripe_read(block: StripeGateway, start: datetime, end: datetime) -> LedgerBatch:
+def _open_disputes(hub_key: str, gateway: str) -> list[str]:
+    with shared_engine(hub_key).connect() as conn:
+        return open_disputes(conn, gateway)
+
+
+def _stripe_read(
+    block: StripeGateway, start: datetime, end: datetime, refresh: list[str] | None = None
+) -> LedgerBatch:
     import stripe
 
     client = block.client()
@@ -130,17 +137,29 @@ def _stripe_read(block: StripeGateway, start: datetime, end: datetime) -> Ledger
             "balance_transactions", {"payout": po["id"]}, f"balance transactions of {po['id']}"
         ):
             batch.entries.append(stripe_entry_row(bt, po["id"]))
+    for dispute_id in refresh or []:  # open disputes of earlier windows: their outcome may have come
+        try:
+            with vendor_errors("Stripe"):
+                dispute = client.v1.disputes.retrieve(dispute_id).to_dict()
+        except (stripe.PermissionError, stripe.InvalidRequestError) as exc:
+            if exc.http_status not in (403, 404):
+                raise
+            batch.unreadable.append(unreadable_sdk(f"dispute {dispute_id}", exc.http_status, str(exc)))
+            continue
+        batch.transactions.append(stripe_dispute_row(dispute))
     return batch
 
 
 @batch_task("ingest-stripe-window", task_run_name="ingest stripe {start}..{end}")
 async def ingest_stripe_window(
-    hub_key: str, block: StripeGateway, start: str, end: str, move_cursor: bool = True
+    hub_key: str, block: StripeGateway, start: str, end: str, move_cursor: bool = True, last: bool = False
 ) -> dict[str, Any]:
     """Stripe charges, payment intents, refunds, disputes, balance transactions and payouts created in
-    `[start, end)` (ISO times), with every payout's balance transactions; commits them and the cursor."""
+    `[start, end)` (ISO times), with every payout's balance transactions; with `last` (the run's last
+    window) also the disputes the hub has open. Commits them and the cursor."""
     lo, hi = _span(start, end)
-    batch = await asyncio.to_thread(_stripe_read, block, lo, hi)
+    refresh = await asyncio.to_thread(_open_disputes, hub_key, "stripe") if last else None
+    batch = await asyncio.to_thread(_stripe_read, block, lo, hi, refresh)
     return await _commit(hub_key, "stripe", batch, hi, move_cursor)
 
 
@@ -181,7 +200,9 @@ def _paypal_item(batch: LedgerBatch, info: dict[str, Any]) -> None:
 
 
 # --- Square -------------------------------------------------------------------------------------------------
-def _square_read(block: SquareGateway, start: datetime, end: datetime) -> LedgerBatch:
+def _square_read(
+    block: SquareGateway, start: datetime, end: datetime, refresh: list[str] | None = None
+) -> LedgerBatch:
     from square.core.api_error import ApiError as SquareApiError
 
     client = block.client()
@@ -215,6 +236,19 @@ def _square_read(block: SquareGateway, start: datetime, end: datetime) -> Ledger
             batch.payouts.append(square_payout_row(po))
             for e in listing(f"entries of {po['id']}", client.payouts.list_entries, payout_id=po["id"]):
                 batch.entries.append(square_entry_row(e))
+    for dispute_id in refresh or []:  # open disputes of earlier windows: their outcome may have come
+        try:
+            with vendor_errors("Square"):
+                dispute = client.disputes.get(dispute_id).dispute
+        except SquareApiError as exc:
+            if exc.status_code not in (403, 404):
+                raise
+            batch.unreadable.append(
+                unreadable_sdk(f"dispute {dispute_id}", exc.status_code, str(exc.body)[:300])
+            )
+            continue
+        if dispute is not None:
+            batch.transactions.append(square_dispute_row(_dump(dispute)))
     return batch
 
 
@@ -230,12 +264,14 @@ def _dump(item: Any) -> dict[str, Any]:
 
 @batch_task("ingest-square-window", task_run_name="ingest square {start}..{end}")
 async def ingest_square_window(
-    hub_key: str, block: SquareGateway, start: str, end: str, move_cursor: bool = True
+    hub_key: str, block: SquareGateway, start: str, end: str, move_cursor: bool = True, last: bool = False
 ) -> dict[str, Any]:
     """Square payments, refunds, disputes, payouts and payout entries created in `[start, end)`, for
-    every location of the block (or every location the token sees)."""
+    every location of the block (or every location the token sees); with `last`, also the disputes the
+    hub has open."""
     lo, hi = _span(start, end)
-    batch = await asyncio.to_thread(_square_read, block, lo, hi)
+    refresh = await asyncio.to_thread(_open_disputes, hub_key, "square") if last else None
+    batch = await asyncio.to_thread(_square_read, block, lo, hi, refresh)
     return await _commit(hub_key, "square", batch, hi, move_cursor)
 
 

@@ -240,3 +240,35 @@ def test_the_flow_names_tags_and_announces_its_run(
     with pytest.raises(IngestionFailed, match="square"):
         sb.set_faults("square", error_rate=1.0, error_statuses=[401], paths=["/v2/payments"])
         asyncio.run(ingest_ledger(gateways=["square"], since=since, block=name))
+
+
+def test_open_disputes_of_earlier_windows_are_reread(sb: Sandbox, hub_url: str) -> None:
+    engine = create_hub_engine(hub_url)
+    client = blocks_for(sb)["stripe"].client()
+    intent = client.v1.payment_intents.create(
+        params={"amount": 3100, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    dispute = sb.call(sb.stripe.open_dispute, intent.latest_charge)
+    created = datetime.fromtimestamp(intent.created, UTC)
+    first = created + timedelta(hours=2)
+    assert (
+        ingest(sb, engine, gateways=["stripe"], since=created - timedelta(minutes=1), now=first)["status"]
+        == "completed"
+    )
+
+    def status() -> str:
+        with engine.connect() as conn:
+            return str(
+                conn.execute(
+                    sa.text("SELECT status FROM gateway_transactions WHERE gateway_id = :d"),
+                    {"d": dispute["id"]},
+                ).scalar_one()
+            )
+
+    assert status() == "open"
+    sb.call(sb.stripe.resolve_dispute, dispute["id"], "won")
+    later = ingest(
+        sb, engine, gateways=["stripe"], now=first + timedelta(hours=1)
+    )  # window: first-1h..first+1h
+    assert datetime.fromisoformat(later["gateways"]["stripe"]["start"]) > created, "the window misses it"
+    assert status() == "won"

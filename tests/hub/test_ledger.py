@@ -242,3 +242,48 @@ def test_ingestion_cursors_and_windows(engine: sa.Engine) -> None:
     assert last == (now - timedelta(hours=4), now)
     with pytest.raises(LedgerRowError, match="unknown gateway"):
         ledger.cursor_store("venmo")
+
+
+def test_write_batch_moves_the_cursor_with_its_rows_or_not_at_all(engine: sa.Engine) -> None:
+    until = T + timedelta(days=1)
+    with engine.begin() as conn:
+        written = ledger.write_batch(conn, gateway="stripe", transactions=[tx()], cursor=("ledger", until))
+    assert written["transactions_written"] == 1
+    with engine.connect() as conn:
+        assert ledger.read_cursor(conn, "stripe", "ledger") == until
+    with pytest.raises(LedgerRowError, match="a stripe batch holds rows of 'square'"):
+        with engine.begin() as conn:
+            ledger.write_batch(
+                conn,
+                gateway="stripe",
+                transactions=[tx(gateway_id="ch_2"), tx(gateway="square", gateway_id="sq_1")],
+                cursor=("ledger", until + timedelta(days=1)),
+            )
+    with engine.connect() as conn:
+        assert ledger.read_cursor(conn, "stripe", "ledger") == until, "nothing of a refused batch"
+    assert [r["gateway_id"] for r in stored(engine)] == ["ch_1"]
+
+
+def test_close_disputes_settles_the_open_disputes_of_a_charge(engine: sa.Engine) -> None:
+    dispute = tx(
+        gateway="paypal", kind="dispute", gateway_id="HOLD1", parent_id="CAP1", alt_id=None, status="open"
+    )
+    other = tx(
+        gateway="paypal", kind="dispute", gateway_id="HOLD2", parent_id="CAP2", alt_id=None, status="open"
+    )
+    with engine.begin() as conn:
+        ledger.upsert_transactions(conn, [dispute, other])
+        assert ledger.close_disputes(conn, "paypal", [("CAP1", "won", T + timedelta(days=3))]) == 1
+    assert {r["gateway_id"]: r["status"] for r in stored(engine)} == {"HOLD1": "won", "HOLD2": "open"}
+    with engine.begin() as conn:  # a won hold later reversed (T1111 then T1106) ends lost
+        assert ledger.close_disputes(conn, "paypal", [("CAP1", "lost", T + timedelta(days=4))]) == 1
+        with pytest.raises(LedgerRowError, match="closed as 'open'"):
+            ledger.close_disputes(conn, "paypal", [("CAP2", "open", T)])
+    assert {r["gateway_id"]: r["status"] for r in stored(engine)} == {"HOLD1": "lost", "HOLD2": "open"}
+
+
+def test_paypal_transaction_search_statuses_of_captures() -> None:
+    for status in ("S", "F", "V"):
+        assert ledger.charge_status("paypal", status) == ("succeeded", True)
+    assert ledger.charge_status("paypal", "D") == ("failed", True)
+    assert ledger.charge_status("paypal", "P") == ("pending", True)
