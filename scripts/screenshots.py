@@ -4,8 +4,7 @@
     uv run python scripts/screenshots.py    # writes docs/images/*.png
 
 It starts its own Prefect server (a throwaway PREFECT_HOME, a free port) and the sandbox, saves the blocks,
-runs a full WooCommerce sync and a payment reconciliation against the sandbox (the ledger comes from the
-sandbox's answer-key helper, tests/support/world_ledger.py, the stand-in for ledger ingestion), then points
+runs `nxt demo` against it (sync, push, webhooks, ledger ingestion, reconciliation, dispatch), then points
 headless Chromium at the UI pages. No browser driver or Node package is needed: Chromium's own
 `--screenshot` mode, with `--virtual-time-budget` giving the single-page app time to load its data.
 Everything it started is stopped at the end.
@@ -14,7 +13,6 @@ Everything it started is stopped at the end.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -23,12 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
+sys.path[:0] = [str(ROOT)]
 
 WIDTH, HEIGHT = 1440, 1000
 
@@ -137,33 +134,17 @@ def main() -> None:
 
 
 def run_flows() -> dict[str, str]:
-    """A full sync and a reconciliation against the sandbox; the flow run and artifact ids to show."""
-    from world_ledger import ledger_rows  # type: ignore[import-not-found]  # tests/support, on sys.path above
+    """`nxt demo` against this server (sync, push, webhooks, ledger, reconciliation, dispatch); the flow run
+    and artifact ids to show."""
+    from deployments.demo import run_demo
 
-    from deployments.sandbox_blocks import blocks_for
-    from flows.payment_reconciliation import reconcile_payments
-    from flows.woocommerce_sync import woocommerce_sync
-    from hub.db import create_hub_engine
-    from hub.ledger import append_payout_entries, upsert_payouts, upsert_transactions
-    from sandbox.server import run_sandbox
-
-    end = datetime(2026, 11, 30, tzinfo=UTC)
-    with run_sandbox(products=120, customers=60, orders=240, seed=1, now=int(end.timestamp())) as sb:
-        for block in blocks_for(sb).values():
-            block.save("default", overwrite=True)
-        print("running a full sync of the sandbox store ...")
-        sync = asyncio.run(woocommerce_sync(store="default", sync_type="full", direction="pull"))
-        print(f"  {sync['status']}: {sync['counts']}")
-        rows = sb.call(lambda: ledger_rows(sb.world.ledger))
-    engine = create_hub_engine()
-    with engine.begin() as conn:
-        upsert_transactions(conn, rows.transactions)
-        upsert_payouts(conn, rows.payouts)
-        append_payout_entries(conn, rows.entries)
-    print("reconciling the gateways' ledgers for the last 60 days ...")
-    recon = asyncio.run(reconcile_payments(start=end - timedelta(days=60), end=end, store="default"))
-    print(f"  {recon['status']}: {recon['break_count']} breaks, {recon['pending_count']} pending")
-    sync_id = _latest_run("woocommerce-sync")
+    print("running the demo against the server ...")
+    hub_url = os.environ["NXT_DATABASE_URL"]
+    results = run_demo(products=120, customers=60, orders=240, hub_url=hub_url, echo=print)
+    failed = [r.step for r in results if not r.ok]
+    if failed:
+        raise SystemExit(f"the demo's {', '.join(failed)} step(s) failed")
+    sync_id = _run_named("woocommerce-sync/demo/full")
     return {"sync": sync_id, "sync_summary": _run_artifact(sync_id), "report": _report_artifact()}
 
 
@@ -185,15 +166,18 @@ def _run_artifact(flow_run_id: str) -> str:
     return str(found[0]["id"])
 
 
-def _latest_run(flow_name: str) -> str:
+def _run_named(run_name: str) -> str:
+    """The latest flow run called `run_name`."""
     import httpx
 
     api = os.environ["PREFECT_API_URL"]
     runs = httpx.post(
         f"{api}/flow_runs/filter",
-        json={"flows": {"name": {"any_": [flow_name]}}, "sort": "START_TIME_DESC", "limit": 1},
+        json={"flow_runs": {"name": {"any_": [run_name]}}, "sort": "START_TIME_DESC", "limit": 1},
         timeout=10,
     ).json()
+    if not runs:
+        raise SystemExit(f"no flow run named {run_name}")
     return str(runs[0]["id"])
 
 

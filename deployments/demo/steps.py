@@ -228,7 +228,9 @@ class DemoContext:
 
         with self.step("ledger + reconciliation") as r:
             ingested = self._ingest()
-            end = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+            # Whole UTC days up to tomorrow (the order just paid included), 365 days a run: readable labels.
+            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            end = today + timedelta(days=1)
             windows = [(end - timedelta(days=d + 365), end - timedelta(days=d)) for d in (730, 365, 0)]
             run_ids: list[int] = []
             for start, stop in windows:
