@@ -720,13 +720,16 @@ class Dispatcher:
 
 
 def run_key_for(rows: Sequence[InboxRow]) -> str:
-    """`inbox-<smallest row id>-<12 hex of its source and event key>[-replay<N>]`.
+    """`inbox-<smallest row id>-<12 hex of its source, event key and receive time>[-replay<N>]`.
 
     The row id alone would repeat across hubs that share one Prefect server (two environments, a test
-    hub): the digest of the row's own dedupe key keeps the key unique to this event.
+    hub): the digest of the row's own dedupe key keeps the key unique to this event, and its receive time
+    (stored with the row, so the same on every retry) to this hub: a vendor that delivers the same event
+    (the same Stripe event id, Twilio message SID) to two environments gets a run in each.
     """
     first = min(rows, key=lambda r: r.id)
-    digest = hashlib.sha256(f"{first.source}:{first.event_key}".encode()).hexdigest()[:12]
+    received = first.received_at.isoformat() if first.received_at else ""
+    digest = hashlib.sha256(f"{first.source}:{first.event_key}:{received}".encode()).hexdigest()[:12]
     return f"inbox-{first.id}-{digest}" + (f"-replay{first.replays}" if first.replays else "")
 
 

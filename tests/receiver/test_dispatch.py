@@ -355,3 +355,25 @@ def test_a_store_with_realtime_off_ignores_its_webhooks(
     running.call(running.runtime.dispatcher.drain())
     (row,) = rows(engine)
     assert row.status == "ignored" and "realtime_enabled" in row.error
+
+
+def test_run_keys_differ_between_hubs_for_the_same_vendor_event() -> None:
+    """Two environments sharing a Prefect server receive the same Stripe event as their row 1: each hub
+    gets its own run key (a shared one would let the second hub find the first hub's run and skip its own
+    work); one hub's key is the same on every retry."""
+    from datetime import UTC, datetime
+
+    from hub.inbox import InboxRow
+    from receiver.dispatch import run_key_for
+
+    def row(received: datetime) -> InboxRow:
+        return InboxRow(
+            id=1, source="stripe", event_key="evt_1", topic="charge.refunded", account=None,
+            resource="charge.ch_1", payload={}, status="pending", attempts=0, received_at=received,
+            next_attempt_at=None, flow_run_id=None, run_key=None, replays=0, error=None, processed_at=None,
+        )  # fmt: skip
+
+    staging = row(datetime(2026, 11, 30, 8, 0, 0, 123456, tzinfo=UTC))
+    production = row(datetime(2026, 11, 30, 8, 0, 0, 654321, tzinfo=UTC))
+    assert run_key_for([staging]) == run_key_for([staging]) != run_key_for([production])
+    assert run_key_for([staging]).startswith("inbox-1-")

@@ -204,7 +204,12 @@ def _paypal_delivery(sb: Sandbox) -> Request:
         sb.call(sb.paypal.set_webhook_url, rx.url)
         order = {
             "intent": "CAPTURE",
-            "purchase_units": [{"amount": {"currency_code": "USD", "value": "9.99"}, "invoice_id": "WC-9"}],
+            "purchase_units": [
+                {
+                    "amount": {"currency_code": "USD", "value": "9.99"},
+                    "invoice_id": f"WC-{uuid.uuid4().hex[:8]}",
+                }
+            ],
         }
         oid = pp.post("/v2/checkout/orders", json=order).json()["id"]
         sb.call(sb.paypal.approve_order, oid)
