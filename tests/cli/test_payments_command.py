@@ -85,12 +85,20 @@ def test_reconcile_prints_the_breaks_and_writes_the_csv(
         ),
     ],
 )
-def test_bad_input_is_one_line_without_a_prefect_server(args: list[str], message: str) -> None:
-    """The real console script: one line, exit 2; PREFECT_API_URL points nowhere, so a server started or
+def test_bad_input_is_one_line_without_a_prefect_server(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One line, exit 2, and no Prefect server asked for (one would be started or contacted for nothing)."""
+    _refuse_prefect(monkeypatch)
+    _assert_one_line(runner.invoke(app, ["payments", "reconcile", *args]), message)
+
+
+def test_the_console_script_refuses_bad_input_before_prefect() -> None:
+    """The real console script in a fresh process: PREFECT_API_URL points nowhere, so a server started or
     contacted for nothing would show."""
     env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
     proc = subprocess.run(
-        [sys.executable, "-m", "deployments.cli", "payments", "reconcile", *args],
+        [sys.executable, "-m", "deployments.cli", "payments", "reconcile", "--gateway", "venmo"],
         env=env,
         capture_output=True,
         text=True,
@@ -98,8 +106,24 @@ def test_bad_input_is_one_line_without_a_prefect_server(args: list[str], message
         timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines() == [message]
+    assert proc.stderr.strip().splitlines() == [
+        "error: unknown gateway 'venmo'; one of stripe, paypal, square, authorizenet"
+    ]
     assert "Traceback" not in proc.stderr
+
+
+def _refuse_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_prefect(*_: object, **__: object) -> str:
+        raise AssertionError("bad input must be refused before a Prefect API is asked for")
+
+    monkeypatch.setattr("deployments.prefect_api.ensure_api", no_prefect)
+
+
+def _assert_one_line(result: object, message: str) -> None:
+    output = result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 2, output  # type: ignore[attr-defined]
+    assert [line for line in output.splitlines() if line.strip()] == [message]
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize(
@@ -135,18 +159,11 @@ def test_bad_input_is_one_line_without_a_prefect_server(args: list[str], message
         ),
     ],
 )
-def test_bad_payment_commands_are_one_line_without_a_prefect_server(args: list[str], message: str) -> None:
-    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "deployments.cli", "payments", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines() == [message]
+def test_bad_payment_commands_are_one_line_without_a_prefect_server(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refuse_prefect(monkeypatch)
+    _assert_one_line(runner.invoke(app, ["payments", *args]), message)
 
 
 @pytest.mark.usefixtures("prefect_harness")

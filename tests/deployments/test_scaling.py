@@ -31,6 +31,7 @@ POOL = "nxt-process"
 LIMIT = "nxt-scaling-probe"
 
 pytestmark = [
+    pytest.mark.slow,  # ~1-3 minutes: CI runs it in its `-m slow` step, on PostgreSQL
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs PostgreSQL (NXT_TEST_POSTGRES_URL)"),
 ]
