@@ -20,14 +20,30 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 POSTGRES_URL = os.environ.get("NXT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# Where every hub test also runs on PostgreSQL: the hub's own tests (SQL, locks, claims, migrations) and
+# the blocks that open it. Elsewhere (flows, receiver, CLI) the PostgreSQL run of a test is kept when the
+# test is marked `postgres` (database behaviour through a whole flow), or for every test with
+# NXT_TEST_ALL_POSTGRES=1: a flow's SQL is the hub's, already covered on both.
+PG_EVERYWHERE = ("tests/hub/", "tests/blocks/")
+ALL_POSTGRES = os.environ.get("NXT_TEST_ALL_POSTGRES") == "1"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), every test of the real `prefect_server` runs in one worker,
-    so the session starts that server once, not once per worker."""
+    so the session starts that server once, not once per worker. PostgreSQL runs outside PG_EVERYWHERE are
+    kept only for tests marked `postgres` (see PG_EVERYWHERE)."""
+    kept, dropped = [], []
     for item in items:
         if "prefect_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("prefect_server"))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("hub_url") == "postgresql"
+        wanted = ALL_POSTGRES or item.nodeid.startswith(PG_EVERYWHERE) or item.get_closest_marker("postgres")
+        (dropped if on_postgres and not wanted else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ def _runs(engine) -> list:  # type: ignore[no-untyped-def]
         return conn.execute(sa.select(SyncRun.__table__).order_by(SyncRun.__table__.c.id)).all()
 
 
+@pytest.mark.postgres
 def test_flow_run_reports_everywhere(store_name, engine, probe, sandbox) -> None:  # type: ignore[no-untyped-def]
     from prefect.artifacts import Artifact
     from prefect.client.orchestration import get_client

@@ -125,6 +125,7 @@ def test_every_gateway_is_read_into_the_ledger_and_rereads_change_nothing(sb: Sa
     ] == totals
 
 
+@pytest.mark.postgres
 def test_a_new_payment_is_read_by_the_next_incremental_run(sb: Sandbox, hub_url: str) -> None:
     engine = create_hub_engine(hub_url)
     assert ingest(sb, engine, gateways=["stripe"], since=END - timedelta(days=3))["status"] == "completed"

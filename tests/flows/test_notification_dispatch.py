@@ -189,6 +189,7 @@ def test_texts_go_out_at_the_senders_rate_and_urgent_first(engine: sa.Engine, sb
     assert outbox.load(engine, [urgent])[0].status == "sent"
 
 
+@pytest.mark.postgres
 def test_provider_errors_are_retried_without_duplicates_or_losses(engine: sa.Engine, sb: Sandbox) -> None:
     sb.set_faults("twilio", script=[500, 429, "drop", "ok", 503, 502], paths=("/Messages.json",))
     sb.set_faults("sendgrid", script=[503, 429], paths=("/v3/mail/send",))
@@ -299,6 +300,7 @@ def _crash_dispatch(hub_url: str, sb: Sandbox, channel: str, row_ids: list[int])
     return done.returncode
 
 
+@pytest.mark.postgres
 def test_a_kill_between_twilios_accept_and_the_hubs_commit(
     engine: sa.Engine, hub_url: str, sb: Sandbox
 ) -> None:

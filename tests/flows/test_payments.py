@@ -157,6 +157,7 @@ def test_bad_payments_are_refused_with_a_specific_code_and_write_nothing(
         assert len(sb.call(sb.stripe.received, "payment_intent")) == intents, "no gateway call"
 
 
+@pytest.mark.postgres
 def test_refunds_once_per_key_and_never_more_than_remains(
     sb: Sandbox, engine: sa.Engine, block_name: str
 ) -> None:
@@ -198,6 +199,7 @@ def test_refunds_once_per_key_and_never_more_than_remains(
         asyncio.run(refund_payment(paid["transactionId"], block=block_name))
 
 
+@pytest.mark.postgres
 def test_a_refund_whose_answer_was_lost_is_retried_with_the_same_key(
     sb: Sandbox, engine: sa.Engine, block_name: str
 ) -> None:

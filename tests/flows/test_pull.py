@@ -113,6 +113,7 @@ def test_incremental_run_tombstones_deleted_customers(sync, sandbox, engine) -> 
     assert summary["counts"]["tombstoned"] == 1, gone
 
 
+@pytest.mark.postgres
 def test_killed_run_resumes_and_refetches_at_most_one_batch(sync, probe, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # 40 products at 5 a page are 8 pages; max_concurrency 3 makes batches (and the fetch window) of 6 pages.
     real = tasks.pull._commit
@@ -155,6 +156,7 @@ def test_killed_run_resumes_and_refetches_at_most_one_batch(sync, probe, monkeyp
     assert probe.pages_read("/wp-json/wc/v3/products", status=None) <= 6
 
 
+@pytest.mark.postgres
 def test_faults_and_429s_still_end_with_an_exact_mirror(sync, probe, sandbox) -> None:  # type: ignore[no-untyped-def]
     sandbox.set_faults(error_rate=0.1, script=[429, 500, 429, "ok", 502, 503, 429], seed=3)
     summary = sync()
@@ -175,6 +177,7 @@ def test_rolling_rate_limit_is_honoured(sync, probe, sandbox) -> None:  # type: 
     probe.assert_hub_equals_store()
 
 
+@pytest.mark.postgres
 def test_malformed_records_are_quarantined(sync, probe, sandbox, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     wc = sandbox.woocommerce
     real_render = rendering.render_product

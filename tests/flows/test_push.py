@@ -119,6 +119,7 @@ def test_timestamp_lets_the_newer_change_win(sync, sandbox, engine, block) -> No
     assert _remote(sandbox, pid)["regular_price"] == "3.33"
 
 
+@pytest.mark.postgres
 def test_manual_queues_a_conflict_and_touches_neither_side(sync, sandbox, engine, block, hub_url) -> None:  # type: ignore[no-untyped-def]
     b = _with_strategy(block, "manual")
     pid = _both_sides_change(sync, sandbox, engine, b)
@@ -177,6 +178,7 @@ def _variable_product(sandbox) -> int:  # type: ignore[no-untyped-def]
     return sandbox.call(lambda: min(p.id for p in wc.records("product") if p.type == "variable"))
 
 
+@pytest.mark.postgres
 def test_records_created_in_the_hub_are_created_in_the_store(sync, sandbox, engine, probe) -> None:  # type: ignore[no-untyped-def]
     sync()
     a, d = _simple_products(sandbox, 2)

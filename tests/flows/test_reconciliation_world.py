@@ -31,6 +31,7 @@ GATEWAYS = ["stripe", "paypal", "square", "authorizenet"]
 
 
 @pytest.mark.parametrize(("seed", "orders", "rate"), [(3, 300, 0.05), (8, 400, 0.3)])
+@pytest.mark.postgres
 def test_breaks_are_exactly_the_planted_discrepancies(
     hub_url: str, seed: int, orders: int, rate: float
 ) -> None:

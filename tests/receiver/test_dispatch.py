@@ -192,6 +192,7 @@ def test_rows_left_processing_resume_on_start_with_their_run_key(
     assert [r.status for r in rows(engine)] == ["done", "done"]
 
 
+@pytest.mark.postgres
 def test_two_dispatchers_never_handle_a_row_twice(receiver: Any, engine: sa.Engine, events: Any) -> None:
     running = receiver()
     store(engine, *(InboxItem("stripe", f"evt_{i}", "t", {}) for i in range(40)))
@@ -272,6 +273,7 @@ def test_a_served_deployment_is_started_with_the_idempotency_key(receiver: Any) 
 
 
 # --- end to end: the sandbox store -> receiver -> inbox -> woocommerce-sync-records -> hub ----------------
+@pytest.mark.postgres
 def test_store_webhooks_become_one_sync_run_per_resource(
     sandbox: Any, names: str, engine: sa.Engine, events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

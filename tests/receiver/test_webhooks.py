@@ -57,6 +57,7 @@ def assert_refused(resp: httpx.Response, code: int, words: str) -> None:
 
 
 # --- Stripe ---------------------------------------------------------------------------------------
+@pytest.mark.postgres
 def test_a_signed_stripe_event_is_stored_before_the_ack_and_a_redelivery_is_a_duplicate(
     receiver: Any, engine: sa.Engine
 ) -> None:
@@ -80,6 +81,7 @@ def test_a_signed_stripe_event_is_stored_before_the_ack_and_a_redelivery_is_a_du
     assert len(rows(engine)) == 1
 
 
+@pytest.mark.postgres
 def test_concurrent_redeliveries_store_one_row(receiver: Any, engine: sa.Engine) -> None:
     """The unique constraint decides: copies arriving while the original is being stored are duplicates."""
     running = receiver()
@@ -187,6 +189,7 @@ def test_unknown_source_is_404_and_wrong_method_is_405(receiver: Any, engine: sa
 
 
 @pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the lock is SQLite's
+@pytest.mark.postgres
 def test_the_hub_unavailable_is_503_and_the_receiver_recovers(hub_url: str, names: str) -> None:
     """A locked SQLite hub (another writer holds it past the busy timeout) refuses the batch: 503."""
     engine = create_hub_engine(hub_url)
