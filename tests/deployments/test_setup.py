@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from deployments.automations import ALERT_DEPLOYMENT, AUTOMATIONS
 
@@ -58,6 +59,7 @@ async def _runs_of(api_url: str, deployment_id: Any) -> list[Any]:
         )
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_setup_creates_the_automations_once_and_they_start_alerts(prefect_server: str) -> None:
     from prefect.client.orchestration import PrefectClient
 

@@ -160,6 +160,7 @@ def test_nxt_up_serves_and_sigint_stops_every_child(
         httpx.get(f"http://127.0.0.1:{receiver_port}/healthz", timeout=2)
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_port_in_use(tmp_path: Path, prefect_server: str) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -186,12 +187,14 @@ def test_already_running(tmp_path: Path) -> None:
     assert f"nxt up is already running (pid {os.getpid()}" in line
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_missing_store_block(tmp_path: Path, prefect_server: str) -> None:
     env = _env(tmp_path, prefect_server, NXT_STORES="no-such-store")
     line = _one_error_line(_nxt_up(env, "--receiver-port", str(_free_port())))
     assert "no WooCommerce Store block named 'no-such-store'" in line
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_store_block_pointing_at_nothing(tmp_path: Path, prefect_server: str) -> None:
     from blocks import WooCommerceStore
 
@@ -240,6 +243,7 @@ def _environ_of(pid: int) -> bytes:
         return b""
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_hub_that_does_not_answer(tmp_path: Path, prefect_server: str) -> None:
     env = _env(tmp_path, prefect_server, NXT_DATABASE_URL=f"postgresql://nxt@127.0.0.1:{_free_port()}/nxt")
     line = _one_error_line(_nxt_up(env, "--receiver-port", str(_free_port())))

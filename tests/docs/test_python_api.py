@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,7 @@ def test_the_doc_has_runnable_snippets_for_every_flow() -> None:
         assert name in text, f"{name} has no snippet that runs"
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_the_python_api_snippets_run(prefect_server: str, sandbox: Any, tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
