@@ -38,11 +38,19 @@ def run_demo(
         f"starting the sandbox: a store ({products} products, {customers} customers, {orders} orders), "
         "Stripe, PayPal, Square, Authorize.Net, Twilio and SendGrid"
     )
+    # Prefect's server (its first start creates a database: the demo's longest wait) starts in the
+    # background while the sandbox builds its world and the flows are imported.
+    prefect = _Background(lambda: ensure_api(echo))
     try:
         with run_sandbox(
             services=tuple(SERVICES), products=products, customers=customers, orders=orders, seed=1
         ) as sb:
-            ensure_api(echo)
+            import flows.ledger_ingestion  # noqa: F401
+            import flows.notification_dispatch  # noqa: F401
+            import flows.payment_reconciliation  # noqa: F401
+            import flows.woocommerce_sync  # noqa: F401
+
+            prefect.result()
             ctx = DemoContext(sb, engine)
             ctx.save_blocks()
             echo(f"blocks saved as `{BLOCKS}`, pointing at the sandbox")
@@ -59,4 +67,31 @@ def run_demo(
             ctx.dispatch()
             return ctx.results
     finally:
+        prefect.join()
         engine.dispose()
+
+
+class _Background:
+    """Run `fn` in a thread now; `result()` waits for it and re-raises what it raised."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        import threading
+
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="nxt-demo-prefect", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
