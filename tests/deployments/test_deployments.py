@@ -112,6 +112,7 @@ def test_bad_overrides_are_refused_clearly(variable: str, value: str, message: s
         deployments({variable: value})
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_prefect_deploy_all(prefect_server: str) -> None:
     created = _prefect(prefect_server, "work-pool", "create", "nxt-process", "--type", "process")
     assert created.returncode == 0, created.stdout + created.stderr
@@ -174,6 +175,7 @@ def served(prefect_server: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
             process.kill()
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_nxt_serve_runs_deployments_one_at_a_time(served, sandbox, block) -> None:  # type: ignore[no-untyped-def]
     from prefect.client.orchestration import PrefectClient
     from prefect.deployments import arun_deployment

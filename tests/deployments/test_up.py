@@ -119,6 +119,7 @@ def up_process(prefect_server: str, tmp_path: Path) -> Iterator[tuple[subprocess
             process.wait(timeout=30)
 
 
+@pytest.mark.slow  # a real Prefect server and `nxt` processes: CI runs it in its `-m slow` step
 def test_nxt_up_serves_and_sigint_stops_every_child(
     up_process: tuple[subprocess.Popen[str], list[str], int], prefect_server: str, tmp_path: Path
 ) -> None:
