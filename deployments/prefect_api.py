@@ -10,8 +10,13 @@ command says it is starting and why it may take a minute, and one clear line if 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,28 +91,185 @@ def ensure_api(echo: Callable[[str], None]) -> str:
     return _start_temporary(echo)
 
 
-def _start_temporary(echo: Callable[[str], None]) -> str:
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_HOME
+def begin_api(echo: Callable[[str], None]) -> tuple[Callable[[], str], str | None]:
+    """Start what `ensure_api` would without waiting for it, before Prefect is imported: a command with
+    other work to do first (the demo builds its sandbox) overlaps it with the temporary server's start.
 
-    first = not (Path(PREFECT_HOME.value()) / "prefect.db").exists()
-    echo(
-        "starting a temporary local Prefect server for this command"
-        + (" (first start on this machine: creating its database, up to a minute)" if first else "")
-        + "; set PREFECT_API_URL or run `nxt up` to use a lasting one"
-    )
-    server = SubprocessASGIServer()
+    Returns `(wait, configured)`: `wait()` blocks until the API answers and returns its URL (raising
+    `CommandError` like `ensure_api`); `configured` is the lasting server's URL named by the environment
+    or the active Prefect profile, None when a temporary server was started.
+    """
+    configured = os.environ.get("PREFECT_API_URL") or _profile_api_url()
+    if configured:
+        return (lambda: ensure_api(echo)), configured
+    return TemporaryServer.start(echo).wait_ready, None
+
+
+def _profile_api_url() -> str | None:
+    """PREFECT_API_URL of the active profile in PREFECT_HOME/profiles.toml, read without Prefect."""
+    import tomllib
+
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or _prefect_home() / "profiles.toml")
     try:
-        server.start(timeout=STARTUP_TIMEOUT_S)
-    except Exception as exc:
-        if server.server_process is not None and server.server_process.poll() is None:
-            server.server_process.kill()
-        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        data = tomllib.loads(path.expanduser().read_text())
+    except (OSError, ValueError):
+        return None
+    name = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
+    profile = data.get("profiles", {}).get(name, {})
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _start_temporary(echo: Callable[[str], None]) -> str:
+    server = TemporaryServer.start(echo)
+    return server.wait_ready()
+
+
+class TemporaryServer:
+    """A local Prefect API server for this command only, as Prefect's own ephemeral mode runs it (uvicorn
+    on `create_app`, no UI, no scheduler), but started without importing Prefect's server package here
+    (about 6 s of this process's CPU on this machine) and as early as a command wants: `start` returns at
+    once, `wait_ready` blocks until it answers. The process points Prefect at it (`PREFECT_API_URL`) and
+    stops it when it exits; its output goes to a log file in PREFECT_HOME, quoted if it fails."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path, first: bool) -> None:
+        self.process, self.port, self.log, self.first = process, port, log, first
+        self.api_url = f"http://127.0.0.1:{port}/api"
+
+    @classmethod
+    def start(cls, echo: Callable[[str], None]) -> TemporaryServer:
+        """Spawn the server and point this process's Prefect settings at it."""
+        home = _prefect_home()
+        home.mkdir(parents=True, exist_ok=True)
+        first = not (home / "prefect.db").exists()
+        echo(
+            "starting a temporary local Prefect server for this command"
+            + (" (first start on this machine: creating its database, up to a minute)" if first else "")
+            + "; set PREFECT_API_URL or run `nxt up` to use a lasting one"
+        )
+        log = home / "nxt-temporary-server.log"
+        port = _free_port()
+        server = cls(_spawn_uvicorn(port, log), port, log, first)
+        atexit.register(server.stop)
+        os.environ["PREFECT_API_URL"] = server.api_url
+        _refresh_prefect_settings()
+        return server
+
+    def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> str:
+        """Block until the server answers its health check; return its API URL.
+
+        Raises:
+            CommandError: it exited or did not answer within `timeout_s`.
+        """
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(timeout=HEALTH_TIMEOUT_S) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    if self._lost_port_race() and time.monotonic() < deadline:
+                        continue
+                    self._fail(f"it exited with code {self.process.returncode}")
+                try:
+                    if client.get(self.api_url + "/health").status_code == 200:
+                        return self.api_url
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        self.stop()
+        self._fail(f"no answer within {timeout_s:.0f}s")
+        raise AssertionError("unreachable")
+
+    def _lost_port_race(self) -> bool:
+        """Another process took the port between our check and uvicorn's bind: start again on another."""
+        if "address already in use" not in self.log.read_text(errors="replace").lower():
+            return False
+        self.port = _free_port()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.process = _spawn_uvicorn(self.port, self.log)
+        os.environ["PREFECT_API_URL"] = self.api_url
+        _refresh_prefect_settings()
+        return True
+
+    def stop(self) -> None:
+        """Terminate the server (idempotent)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def _fail(self, why: str) -> None:
+        try:
+            lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+        except OSError:
+            lines = []
+        tail = f"; its log ({self.log}) ends: {lines[-1][:200]}" if lines else ""
         raise CommandError(
-            f"the temporary Prefect server did not start within {STARTUP_TIMEOUT_S}s ({detail}); start one "
-            "with `uv run prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
-        ) from None
-    return str(server.api_url)
+            f"the temporary Prefect server did not start ({why}{tail}); start one with "
+            "`uv run prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+
+
+def _refresh_prefect_settings() -> None:
+    if "prefect.context" in sys.modules:  # settings already read: make them see the new URL
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+
+
+def _prefect_home() -> Path:
+    """PREFECT_HOME as Prefect resolves it (environment, else ~/.prefect), without importing Prefect."""
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spawn_uvicorn(port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The command Prefect's `SubprocessASGIServer` runs, with its environment (no UI, ephemeral)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or not spec.submodule_search_locations:
+        raise CommandError("Prefect is not installed in this environment; run `uv sync`")
+    app_dir = Path(next(iter(spec.submodule_search_locations))).parent
+    env = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(app_dir),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def _healthy(url: str) -> bool:
