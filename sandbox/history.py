@@ -325,7 +325,7 @@ class _Builder:
     def missing_order(self, g: str) -> None:
         rng, w = self.rng, self.world
         created = _between(
-            rng, max(self.now - 365 * DAY, w.now - 2 * 365 * DAY), self.now - PLANT_MIN_AGE - 3600
+            rng, max(self.now - 365 * DAY, w.now - w.history_days * DAY), self.now - PLANT_MIN_AGE - 3600
         )
         deleted = rng.random() < 0.5
         order_id = w.new_post_id() if deleted else None  # a post id no order will ever have again

@@ -37,6 +37,7 @@ from sandbox.woocommerce import WooCommerceService
 from sandbox.world import (
     DEFAULT_CONTACT_FLAG_RATE,
     DEFAULT_DISCREPANCY_RATE,
+    DEFAULT_HISTORY_DAYS,
     DEFAULT_VARIABLE_SHARE,
     World,
     build_world,
@@ -299,13 +300,14 @@ def start_sandbox(
     contact_flag_rate: float = DEFAULT_CONTACT_FLAG_RATE,
     admin_token: str | None = None,
     variable_share: float = DEFAULT_VARIABLE_SHARE,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> Sandbox:
     """Build the world, start every service and return the running `Sandbox` (call `.stop()`).
 
     The world's history ends at `now` (epoch seconds; None = the current time rounded down to the minute,
     so vendors' "last 30 days" windows see recent activity; pass it for reproducible dates).
-    `discrepancy_rate`, `contact_flag_rate` and `variable_share` are `build_world`'s. They are ignored
-    with `world=`.
+    `discrepancy_rate`, `contact_flag_rate`, `variable_share` and `history_days` are `build_world`'s.
+    They are ignored with `world=`.
 
     The admin routes (`/_sandbox/...`) answer loopback clients only, unless `admin_token` is given:
     then they answer any client that sends `Authorization: Bearer <admin_token>`, and no other.
@@ -326,6 +328,7 @@ def start_sandbox(
             discrepancy_rate=discrepancy_rate,
             contact_flag_rate=contact_flag_rate,
             variable_share=variable_share,
+            history_days=history_days,
         )
     # The world is long-lived: move it out of the cyclic GC's sight so collections during a large pull
     # do not rescan hundreds of thousands of records.

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_CONTACT_FLAG_RATE",
     "DEFAULT_DISCREPANCY_RATE",
     "DEFAULT_END",
+    "DEFAULT_HISTORY_DAYS",
     "DEFAULT_VARIABLE_SHARE",
     "GATEWAYS",
     "METHOD_GATEWAY",
@@ -79,7 +80,7 @@ PAID_STATUSES = frozenset({"processing", "completed", "refunded"})
 DEFAULT_END = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 #: Share of products that are variable (each with 3-6 variations).
 DEFAULT_VARIABLE_SHARE = 0.10
-_YEAR = 365 * 86400
+DEFAULT_HISTORY_DAYS = 2 * 365
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -237,6 +238,7 @@ class World:
     next_user_id: int
     next_item_id: int
     now: int = DEFAULT_END  # where the seeded history ends (the sandbox's start, unless pinned)
+    history_days: int = DEFAULT_HISTORY_DAYS  # how far back before `now` the seeded history starts
     contacts: ContactBook = field(default_factory=ContactBook)
     ledger: Ledger = field(default_factory=lambda: Ledger(seed=0))
     discrepancy_rate: float = 0.0
@@ -332,19 +334,23 @@ def build_world(
     discrepancy_rate: float = DEFAULT_DISCREPANCY_RATE,
     contact_flag_rate: float = DEFAULT_CONTACT_FLAG_RATE,
     variable_share: float = DEFAULT_VARIABLE_SHARE,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> World:
     """Build the world for `seed`. Same arguments, same world, byte for byte.
 
-    History spans the two years before `end` (epoch seconds; the default is a fixed instant so a world
-    built without one never depends on the clock; the sandbox passes the time it starts). Writes made
-    later through a stand-in carry the real current time and so sort after it. `discrepancy_rate` is the
-    share of paid orders given one planted gateway discrepancy (`sandbox.history`), `contact_flag_rate`
-    the share of contacts given a messaging flag (`sandbox.contacts`); both in [0, 1]. `variable_share`
-    (in [0, 1]) is the share of products that are variable: exactly `round(variable_share * products)` of
+    History spans the `history_days` (default two years, 30 to 3650) before `end` (epoch seconds; the
+    default is a fixed instant so a world built without one never depends on the clock; the sandbox passes
+    the time it starts). Writes made later through a stand-in carry the real current time and so sort
+    after it. `discrepancy_rate` is the share of paid orders given one planted gateway discrepancy
+    (`sandbox.history`), `contact_flag_rate` the share of contacts given a messaging flag
+    (`sandbox.contacts`); both in [0, 1]. `variable_share` (in [0, 1]) is the share of products that are
+    variable: exactly `round(variable_share * products)` of
     them, picked by the seed (5,000 products at 0.1962 have 981 variable ones).
     """
     if min(products, customers, orders) < 0:
         raise ValueError("sizes must be >= 0")
+    if not 30 <= history_days <= 3650:
+        raise ValueError(f"history_days must be between 30 and 3650, got {history_days}")
     rates = (
         ("discrepancy_rate", discrepancy_rate),
         ("contact_flag_rate", contact_flag_rate),
@@ -354,7 +360,7 @@ def build_world(
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {rate}")
     rng = random.Random(seed)
-    start = end - 2 * _YEAR
+    start = end - history_days * 86400
     post_id = 10  # a fresh WordPress install has a few posts and pages already
     prods: dict[int, Product] = {}
     variations: dict[int, Variation] = {}
@@ -556,6 +562,7 @@ def build_world(
         next_user_id=customers + 1,
         next_item_id=item_id,
         now=end,
+        history_days=history_days,
         discrepancy_rate=discrepancy_rate,
     )
     # Separate random streams: contacts and the ledger never shift the store's records.

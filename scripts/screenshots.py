@@ -140,7 +140,14 @@ def run_flows() -> dict[str, str]:
 
     print("running the demo against the server ...")
     hub_url = os.environ["NXT_DATABASE_URL"]
-    results = run_demo(products=120, customers=60, orders=240, hub_url=hub_url, echo=print)
+    results = run_demo(
+        products=120,
+        customers=60,
+        orders=240,
+        hub_url=hub_url,
+        echo=print,
+        api=lambda: os.environ["PREFECT_API_URL"],
+    )
     failed = [r.step for r in results if not r.ok]
     if failed:
         raise SystemExit(f"the demo's {', '.join(failed)} step(s) failed")

@@ -22,18 +22,20 @@ def demo(
     webhooks at the receiver, synced and confirmed by SMS and email; the gateways' ledgers read and
     reconciled against the orders (finding the sandbox's planted discrepancies); notifications sent.
     Ends with a report of each step."""
-    from prefect.settings import PREFECT_API_URL
+    from deployments.prefect_api import begin_api
+
+    def echo(line: str) -> None:
+        typer.echo(line, err=True)
+
+    # The temporary Prefect server's first start (creating its database) is the demo's longest wait: it
+    # starts before anything else, and runs while this process imports the flows and builds the sandbox.
+    wait_for_api, lasting = begin_api(echo)
 
     from deployments.demo import run_demo
     from deployments.demo.report import print_report
 
-    lasting = PREFECT_API_URL.value()
     results = run_demo(
-        products=products,
-        customers=customers,
-        orders=orders,
-        hub_url=hub_url,
-        echo=lambda line: typer.echo(line, err=True),
+        products=products, customers=customers, orders=orders, hub_url=hub_url, echo=echo, api=wait_for_api
     )
     print_report(results, lasting)
     failed = [r.step for r in results if not r.ok]

@@ -10,18 +10,23 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from deployments.demo.steps import BLOCKS, DemoContext, StepResult
+from deployments.demo.steps import BLOCKS, HISTORY_DAYS, DemoContext, StepResult
 
 __all__ = ["BLOCKS", "StepResult", "run_demo"]
 
 
 def run_demo(
-    *, products: int, customers: int, orders: int, hub_url: str | None, echo: Callable[[str], None]
+    *,
+    products: int,
+    customers: int,
+    orders: int,
+    hub_url: str | None,
+    echo: Callable[[str], None],
+    api: Callable[[], str],
 ) -> list[StepResult]:
     """Run every step against a fresh sandbox and return what each did (a failed step does not stop the
-    others that can still run)."""
+    others that can still run). `api()` waits for the Prefect API (see `prefect_api.begin_api`)."""
     from deployments.demo.receiver import serve_receiver
-    from deployments.prefect_api import ensure_api
     from hub.db import create_hub_engine, default_database_path, safe_url
     from receiver.settings import ReceiverSettings
     from sandbox.server import SERVICES, run_sandbox
@@ -38,19 +43,21 @@ def run_demo(
         f"starting the sandbox: a store ({products} products, {customers} customers, {orders} orders), "
         "Stripe, PayPal, Square, Authorize.Net, Twilio and SendGrid"
     )
-    # Prefect's server (its first start creates a database: the demo's longest wait) starts in the
-    # background while the sandbox builds its world and the flows are imported.
-    prefect = _Background(lambda: ensure_api(echo))
     try:
         with run_sandbox(
-            services=tuple(SERVICES), products=products, customers=customers, orders=orders, seed=1
+            services=tuple(SERVICES),
+            products=products,
+            customers=customers,
+            orders=orders,
+            seed=1,
+            history_days=HISTORY_DAYS,
         ) as sb:
             import flows.ledger_ingestion  # noqa: F401
             import flows.notification_dispatch  # noqa: F401
             import flows.payment_reconciliation  # noqa: F401
             import flows.woocommerce_sync  # noqa: F401
 
-            prefect.result()
+            api()
             ctx = DemoContext(sb, engine)
             ctx.save_blocks()
             echo(f"blocks saved as `{BLOCKS}`, pointing at the sandbox")
@@ -67,31 +74,4 @@ def run_demo(
             ctx.dispatch()
             return ctx.results
     finally:
-        prefect.join()
         engine.dispose()
-
-
-class _Background:
-    """Run `fn` in a thread now; `result()` waits for it and re-raises what it raised."""
-
-    def __init__(self, fn: Callable[[], object]) -> None:
-        import threading
-
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # handed to the caller by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="nxt-demo-prefect", daemon=True)
-        self._thread.start()
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error

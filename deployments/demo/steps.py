@@ -20,10 +20,14 @@ import sqlalchemy as sa
 
 from deployments.errors import one_line
 
-__all__ = ["BLOCKS", "DemoContext", "StepResult"]
+__all__ = ["BLOCKS", "HISTORY_DAYS", "DemoContext", "StepResult"]
 
 BLOCKS = "demo"
 """The name every block of the demo is saved under (the store, gateways, providers, receiver API)."""
+
+HISTORY_DAYS = 120
+"""How far back the demo's sandbox history goes: four months of orders and payments (a sandbox started
+without it holds two years, read by ledger ingestion in 31-day windows, most of the demo's time)."""
 
 CUSTOMER_PHONE = "+14155550142"
 CUSTOMER_EMAIL = "ada.lovelace@example.com"
@@ -71,13 +75,21 @@ class DemoContext:
         from blocks import NotificationSettings, ReceiverAPI
         from deployments.sandbox_blocks import blocks_for
 
-        for name, block in blocks_for(self.sb).items():
+        blocks = list(blocks_for(self.sb).items())
+        for name, block in blocks:
             if name == "woocommerce":
                 block.max_concurrency = 8  # type: ignore[attr-defined]
                 block.rate_limit_rpm = 60_000  # type: ignore[attr-defined]
-            block.save(BLOCKS, overwrite=True)
-        ReceiverAPI(bearer_token=secrets.token_urlsafe(32)).save(BLOCKS, overwrite=True)
-        NotificationSettings(operator_emails=[OPERATOR_EMAIL]).save(BLOCKS, overwrite=True)
+        every = [block for _, block in blocks] + [
+            ReceiverAPI(bearer_token=secrets.token_urlsafe(32)),
+            NotificationSettings(operator_emails=[OPERATOR_EMAIL]),
+        ]
+
+        async def save_all() -> None:  # one by one: at once, they queue on the new server's SQLite lock
+            for block in every:
+                await block.asave(BLOCKS, overwrite=True)
+
+        asyncio.run(save_all())
 
     # --- 1. full sync ---------------------------------------------------------------------------------
 
@@ -228,18 +240,18 @@ class DemoContext:
 
         with self.step("ledger + reconciliation") as r:
             ingested = self._ingest()
-            # Whole UTC days up to tomorrow (the order just paid included), 365 days a run: readable labels.
-            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            end = today + timedelta(days=1)
-            windows = [(end - timedelta(days=d + 365), end - timedelta(days=d)) for d in (730, 365, 0)]
-            run_ids: list[int] = []
-            for start, stop in windows:
-                summary = asyncio.run(
-                    reconcile_payments(
-                        start=start, end=stop, store=BLOCKS, alert_threshold=0, notification_settings=BLOCKS
-                    )
+            # Whole UTC days, from before the first order to tomorrow (the order just paid included).
+            end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+            summary = asyncio.run(
+                reconcile_payments(
+                    start=end - timedelta(days=HISTORY_DAYS + 2),
+                    end=end,
+                    store=BLOCKS,
+                    alert_threshold=0,
+                    notification_settings=BLOCKS,
                 )
-                run_ids += list(summary["run_ids"].values())
+            )
+            run_ids = list(summary["run_ids"].values())
             with self.engine.connect() as conn:
                 found = run_items(conn, run_ids, statuses=("open",))
             planted = self.sb.call(lambda: self.sb.world.ledger.answer_key())
@@ -261,8 +273,8 @@ class DemoContext:
     def _ingest(self) -> int:
         from flows.ledger_ingestion import ingest_ledger
 
-        # The sandbox's gateways hold two years of history; a first run without `since` reads 30 days.
-        since = datetime.now(UTC) - timedelta(days=740)
+        # The sandbox's gateways hold HISTORY_DAYS of history; a first run without `since` reads 30 days.
+        since = datetime.now(UTC) - timedelta(days=HISTORY_DAYS + 1)
         summary = asyncio.run(ingest_ledger(block=BLOCKS, since=since))
         return sum(sum(g["read"].values()) for g in summary["gateways"].values())
 
