@@ -206,7 +206,7 @@ class TemporaryServer:
             lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
         except OSError:
             lines = []
-        tail = f"; its log ({self.log}) ends: {lines[-1][:200]}" if lines else ""
+        tail = f"; its log {self.log} ends: {lines[-1][:200]}" if lines else f"; its log: {self.log}"
         raise CommandError(
             f"the temporary Prefect server did not start ({why}{tail}); start one with "
             "`uv run prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"

@@ -19,7 +19,10 @@ def prefect_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     for name in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
         monkeypatch.delenv(name, raising=False)
     yield home
-    prefect_api._refresh_prefect_settings()  # monkeypatch has put PREFECT_API_URL back by now
+    # The code under test set PREFECT_API_URL and refreshed Prefect's global settings: put both back, or
+    # threads of later tests in this worker (which see the global settings) would talk to a dead server.
+    monkeypatch.undo()
+    prefect_api._refresh_prefect_settings()
 
 
 def test_the_active_profiles_api_url_counts_as_configured(prefect_env: Path) -> None:
@@ -45,6 +48,7 @@ def test_a_temporary_server_that_cannot_start_is_one_clear_line(
     message = str(caught.value)
     assert "\n" not in message and "the temporary Prefect server did not start" in message
     assert "nxt-temporary-server.log" in message and "prefect server start" in message
+    assert "exited with code" in message
 
 
 @pytest.mark.slow  # a first start: Prefect creates its database (about 25 s of CPU here)
