@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +16,20 @@ from deployments.errors import CommandError
 def prefect_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A PREFECT_HOME of its own, nothing configured; the process's settings restored afterwards."""
     home = tmp_path / ".prefect"
+    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH")}
     monkeypatch.setenv("PREFECT_HOME", str(home))
-    for name in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
+    for name in saved:
         monkeypatch.delenv(name, raising=False)
     yield home
-    # The code under test set PREFECT_API_URL and refreshed Prefect's global settings: put both back, or
-    # threads of later tests in this worker (which see the global settings) would talk to a dead server.
+    # The code under test sets PREFECT_API_URL itself and refreshes Prefect's global settings: put both
+    # back, or threads of later tests in this worker (which read the global settings) would talk to a
+    # dead server. (monkeypatch does not restore a variable that was absent when it was deleted.)
     monkeypatch.undo()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     prefect_api._refresh_prefect_settings()
 
 
