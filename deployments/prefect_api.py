@@ -88,7 +88,7 @@ def ensure_api(echo: Callable[[str], None]) -> str:
                 "or `prefect server start`), or unset PREFECT_API_URL to use a temporary local server"
             )
         return str(configured)
-    return _start_temporary(echo)
+    return TemporaryServer.start(echo).wait_ready()
 
 
 def begin_api(echo: Callable[[str], None]) -> tuple[Callable[[], str], str | None]:
@@ -120,11 +120,6 @@ def _profile_api_url() -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def _start_temporary(echo: Callable[[str], None]) -> str:
-    server = TemporaryServer.start(echo)
-    return server.wait_ready()
-
-
 class TemporaryServer:
     """A local Prefect API server for this command only, as Prefect's own ephemeral mode runs it (uvicorn
     on `create_app`, no UI, no scheduler), but started without importing Prefect's server package here
@@ -132,9 +127,20 @@ class TemporaryServer:
     once, `wait_ready` blocks until it answers. The process points Prefect at it (`PREFECT_API_URL`) and
     stops it when it exits; its output goes to a log file in PREFECT_HOME, quoted if it fails."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path, first: bool) -> None:
-        self.process, self.port, self.log, self.first = process, port, log, first
-        self.api_url = f"http://127.0.0.1:{port}/api"
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self.port = _free_port()
+        self.process = _spawn_uvicorn(self.port, self.log)
+        # Point this process's Prefect at it (Prefect's global settings are read once, so refresh them).
+        os.environ["PREFECT_API_URL"] = self.api_url
+        _refresh_prefect_settings()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
 
     @classmethod
     def start(cls, echo: Callable[[str], None]) -> TemporaryServer:
@@ -147,12 +153,8 @@ class TemporaryServer:
             + (" (first start on this machine: creating its database, up to a minute)" if first else "")
             + "; set PREFECT_API_URL or run `nxt up` to use a lasting one"
         )
-        log = home / "nxt-temporary-server.log"
-        port = _free_port()
-        server = cls(_spawn_uvicorn(port, log), port, log, first)
+        server = cls(home / "nxt-temporary-server.log")
         atexit.register(server.stop)
-        os.environ["PREFECT_API_URL"] = server.api_url
-        _refresh_prefect_settings()
         return server
 
     def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> str:
@@ -169,7 +171,7 @@ class TemporaryServer:
                 if self.process.poll() is not None:
                     if self._lost_port_race() and time.monotonic() < deadline:
                         continue
-                    self._fail(f"it exited with code {self.process.returncode}")
+                    raise self._error(f"it exited with code {self.process.returncode}")
                 try:
                     if client.get(self.api_url + "/health").status_code == 200:
                         return self.api_url
@@ -177,18 +179,13 @@ class TemporaryServer:
                     pass
                 time.sleep(0.1)
         self.stop()
-        self._fail(f"no answer within {timeout_s:.0f}s")
-        raise AssertionError("unreachable")
+        raise self._error(f"no answer within {timeout_s:.0f}s")
 
     def _lost_port_race(self) -> bool:
         """Another process took the port between our check and uvicorn's bind: start again on another."""
         if "address already in use" not in self.log.read_text(errors="replace").lower():
             return False
-        self.port = _free_port()
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
-        self.process = _spawn_uvicorn(self.port, self.log)
-        os.environ["PREFECT_API_URL"] = self.api_url
-        _refresh_prefect_settings()
+        self._spawn()
         return True
 
     def stop(self) -> None:
@@ -201,13 +198,13 @@ class TemporaryServer:
                 self.process.kill()
                 self.process.wait()
 
-    def _fail(self, why: str) -> None:
+    def _error(self, why: str) -> CommandError:
         try:
             lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
         except OSError:
             lines = []
         tail = f"; its log {self.log} ends: {lines[-1][:200]}" if lines else f"; its log: {self.log}"
-        raise CommandError(
+        return CommandError(
             f"the temporary Prefect server did not start ({why}{tail}); start one with "
             "`uv run prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
