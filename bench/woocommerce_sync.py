@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import resource
 import signal
@@ -179,9 +180,17 @@ async def plain_pull(block: Any, hub_url: str, **kw: Any) -> tuple[float, dict[s
     from hub.db import create_hub_engine
 
     engine = create_hub_engine(hub_url)
-    started = time.perf_counter()
-    summary = await run_sync(block, engine, store="bench", use_prefect=False, **kw)
-    return time.perf_counter() - started, summary
+    # Outside a run, `nxt` INFO lines would go to the console once a flow run has lowered the logger's
+    # level (to send them to its run's logs): keep every plain pull as quiet as the first.
+    nxt_logger = logging.getLogger("nxt")
+    level = nxt_logger.level
+    nxt_logger.setLevel(logging.WARNING)
+    try:
+        started = time.perf_counter()
+        summary = await run_sync(block, engine, store="bench", use_prefect=False, **kw)
+        return time.perf_counter() - started, summary
+    finally:
+        nxt_logger.setLevel(level)
 
 
 def product_pages(info: dict[str, Any]) -> int:

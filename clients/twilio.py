@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import requests
-from urllib3.exceptions import NewConnectionError
-
 if TYPE_CHECKING:
     from twilio.rest import Client
 
@@ -93,6 +90,7 @@ def send_sms(
     status_callback: str | None = None,
 ) -> SendResult:
     """Create one message. `to` must already be E.164; the sender is a number or a Messaging Service."""
+    import requests  # with the SDK, here: loading them costs every `nxt` command ~0.15 s
     from twilio.base.exceptions import TwilioException, TwilioRestException
 
     kwargs: dict[str, Any] = {"to": to, "body": body}
@@ -158,6 +156,7 @@ def find_sent(
         LookupFailed: the list could not be read (the SDK raises a plain `TwilioException` on an error
             page), or it ran past `max_messages` without reaching `since`.
     """
+    import requests
     from twilio.base.exceptions import TwilioException
 
     found: list[SentMessage] = []
@@ -181,6 +180,7 @@ def find_sent(
 
 def _never_connected(exc: BaseException) -> bool:
     """True when the connection was never made (refused, no route, DNS): the request never left."""
+    from urllib3.exceptions import NewConnectionError
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -198,6 +198,8 @@ def _never_connected(exc: BaseException) -> bool:
 
 
 def _never_connected_one(exc: BaseException) -> bool:
+    from urllib3.exceptions import NewConnectionError
+
     if isinstance(exc, NewConnectionError | ConnectionRefusedError):
         return True
     reason = getattr(exc, "reason", None)

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
 
-__all__ = ["DEPLOYMENTS", "Deployment", "DeploymentConfigError", "deployments", "env_key"]
+__all__ = ["DEFAULT_LIMIT", "DEPLOYMENTS", "Deployment", "DeploymentConfigError", "deployments", "env_key"]
+
+DEFAULT_LIMIT = 4  # flow-run processes at once when served; Prefect's serve() default is unbounded
 
 Collision = Literal["ENQUEUE", "CANCEL_NEW"]
 

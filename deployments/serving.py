@@ -9,12 +9,11 @@ from typing import Any
 
 import yaml
 
-from deployments.definitions import Deployment
+from deployments.definitions import DEFAULT_LIMIT, Deployment
 
-__all__ = ["DEFAULT_LIMIT", "WORK_POOL", "prefect_yaml", "runner_deployments", "serve_all"]
+__all__ = ["WORK_POOL", "prefect_yaml", "runner_deployments", "serve_all"]
 
 WORK_POOL = "nxt-process"
-DEFAULT_LIMIT = 4  # flow-run processes at once; Prefect's serve() default is unbounded
 YAML_HEADER = """\
 # Prefect deployments of NXT Integrations, for `prefect deploy --all` (to the process work pool below).
 # Generated from deployments/definitions.py by `nxt deployments yaml > prefect.yaml`; a test keeps the two

@@ -32,7 +32,6 @@ from hub.dialect import upsert_insert
 from hub.models import NotificationStore, OrderRefund, utcnow
 from hub.outbox import NewMessage, enqueue, existing_keys, load, suppressed
 from hub.recipients import InvalidRecipient, normalize_email, normalize_phone
-from hub.templates import RenderProblem, check_email, check_sms
 
 __all__ = [
     "CUSTOMER_EVENTS",
@@ -434,6 +433,8 @@ def submit_sms(
         number, problem = None, exc
     # The same text to the same number (however it was written) is the same message.
     key = _direct_key("sms", idempotency_key, (number or to.strip(), message), now)
+    from hub.templates import RenderProblem, check_sms  # here: Jinja costs a sync command ~0.1 s to load
+
     try:
         body = check_sms(message.strip())
     except RenderProblem as exc:
@@ -485,6 +486,8 @@ def submit_email(
             code="invalid_priority",
             field="priority",
         )
+    from hub.templates import RenderProblem, check_email  # here: Jinja costs a sync command ~0.1 s to load
+
     try:
         check_email(subject, content, content)
     except RenderProblem as exc:

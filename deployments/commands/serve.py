@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from deployments.definitions import DEFAULT_LIMIT
 from deployments.errors import CommandError
-from deployments.serving import DEFAULT_LIMIT
 
 
 def serve(

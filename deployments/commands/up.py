@@ -22,9 +22,9 @@ from typing import Annotated, Any
 
 import typer
 
+from deployments.definitions import DEFAULT_LIMIT
 from deployments.errors import CommandError
 from deployments.processes import Child, ChildFailed, port_in_use, stop_all
-from deployments.serving import DEFAULT_LIMIT
 
 SERVER_START_S = 180.0  # a first start creates and migrates the server's database (slow on 2 cores)
 READY_S = 120.0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy as sa
 
 from hub import migrate
-from hub.db import create_hub_engine
+from hub.db import SCHEMA_REVISION, create_hub_engine
 from hub.errors import HubConfigError
 from hub.models import SQLITE_ONLY, Base
 
@@ -23,6 +26,22 @@ def test_first_use_creates_every_table(hub_url: str) -> None:
     assert _tables(engine) == EXPECTED
     assert OLD_SERVICE_TABLES <= _tables(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_schema_revision_names_the_newest_migration() -> None:
+    """`create_hub_engine` trusts a hub at SCHEMA_REVISION without loading Alembic: it must be the head."""
+    assert SCHEMA_REVISION == migrate.head_revision()
+
+
+def test_a_hub_at_the_newest_revision_is_opened_without_alembic(hub_url: str) -> None:
+    """Every `nxt` command opens the hub: one that is up to date must not pay for loading Alembic."""
+    create_hub_engine(hub_url).dispose()
+    code = (
+        "import sys; from hub.db import create_hub_engine; "
+        f"create_hub_engine({hub_url!r}); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_downgrade_to_base_and_up_again(hub_url: str) -> None:
