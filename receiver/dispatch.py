@@ -10,9 +10,9 @@ How a row is handled
 2. The group is claimed (`processing`, under a lease renewed while it runs) and gets its run key:
    `inbox-<smallest row id>-<digest of its event key>` (plus `-replay<N>` after `nxt webhooks replay`),
    kept across retries.
-3. For every row a Prefect event `nxt.webhook.<source>.<topic>` is emitted about the object
-   (`nxt.<source>.<resource>`, e.g. `nxt.stripe.charge.ch_...`), with an id derived from the row, so
-   users can hang automations on any webhook. Rows without a handler are done after their event.
+3. For every row, on its first attempt, a Prefect event `nxt.webhook.<source>.<topic>` is emitted about
+   the object (`nxt.<source>.<resource>`, e.g. `nxt.stripe.charge.ch_...`), with an id derived from the
+   row, so users can hang automations on any webhook. Rows without a handler are done after their event.
 4. The handler runs: `await handler.run(batch)` returns the id of the flow run it started (or None).
    `batch.run_flow(...)` starts a flow the one right way: through its deployment with
    `run_deployment(..., timeout=0, idempotency_key=batch.key)` when the deployment is being served
@@ -357,7 +357,13 @@ def event_name(row: InboxRow) -> str:
 
 
 def emit_webhook_event(row: InboxRow) -> None:
-    """The Prefect event about `row`; its id is derived from the row, so a retry re-sends the same event."""
+    """The Prefect event about `row`, with an id derived from the row and its replay count.
+
+    Sent on a row's first attempt only (a retry after an uncounted failure may send it again; the id makes
+    it the same event). Not on every retry: Prefect 3.9's SQLite event store fails a write whose events all
+    exist already (it issues an INSERT with no rows), then retries that batch, with whatever else it holds,
+    until it drops it.
+    """
     resource_id = f"nxt.{row.source}.{row.resource}" if row.resource else f"nxt.{row.source}.inbox.{row.id}"
     payload: dict[str, Any] = {
         "inbox_id": row.id,
@@ -605,7 +611,8 @@ class Dispatcher:
         try:
             await self._prefect_available()
             for row in rows:
-                emit_webhook_event(row)
+                if row.attempts == 0:  # once per delivery and per replay (see emit_webhook_event)
+                    emit_webhook_event(row)
             if handler is not None:
                 batch = Batch(
                     handler, rows, group.key, self.settings, self.integrations.current, self.flow_starter
