@@ -10,7 +10,8 @@ sends pre-signed Stripe and WooCommerce webhooks (half each) open loop: request 
 t0 + i / rate whatever happened to the ones before, latency is measured from that due time to the end of
 the answer (so a stall is counted, not hidden), over at most `--connections` keep-alive connections. The
 WooCommerce events name records of a sandbox store served by this script, so their processing is real
-`woocommerce-sync-records` flow runs.
+`woocommerce-sync-records` flow runs; the Stripe events start real `ingest-ledger` runs against the
+sandbox's Stripe.
 
 Rounds: `--rate` (300/s) for `--seconds` (30 s): p50/p99 and errors; then rising rates (`--rates`) for
 the same time until one fails p99 <= 100 ms or has an error: the highest that held is
@@ -440,7 +441,10 @@ def bench(
     from sandbox.server import run_sandbox
 
     engine = create_hub_engine(hub_url)
-    with run_sandbox(products=60, customers=10, orders=60, seed=5) as sb:
+    # Stripe events start ledger ingestion for Stripe: the sandbox's Stripe serves it (three days of history).
+    with run_sandbox(
+        services=("woocommerce", "stripe"), products=60, customers=10, orders=60, seed=5, history_days=3
+    ) as sb:
         creds = sb.credentials["woocommerce"]
         WooCommerceStore(
             site_url=sb.urls["woocommerce"],
@@ -449,7 +453,11 @@ def bench(
             webhook_secret=creds["webhook_secret"],
             rate_limit_rpm=60_000,
         ).save(BLOCKS, overwrite=True)
-        StripeGateway(secret_key="sk_test_bench", webhook_secret=STRIPE_SECRET).save(BLOCKS, overwrite=True)
+        StripeGateway(
+            secret_key=sb.credentials["stripe"]["api_key"],
+            webhook_secret=STRIPE_SECRET,
+            base_url=sb.urls["stripe"],
+        ).save(BLOCKS, overwrite=True)
         ThirdPartyWebhookSecrets().save(BLOCKS, overwrite=True)
         ReceiverAPI(bearer_token=TOKEN).save(BLOCKS, overwrite=True)
         products = sb.call(sb.woocommerce.ids, "product")[:50]
