@@ -441,9 +441,9 @@ def bench(
     from sandbox.server import run_sandbox
 
     engine = create_hub_engine(hub_url)
-    # Stripe events start ledger ingestion for Stripe: the sandbox's Stripe serves it (three days of history).
+    # Stripe events start ledger ingestion for Stripe: the sandbox's Stripe serves it (30 days of history).
     with run_sandbox(
-        services=("woocommerce", "stripe"), products=60, customers=10, orders=60, seed=5, history_days=3
+        services=("woocommerce", "stripe"), products=60, customers=10, orders=60, seed=5, history_days=30
     ) as sb:
         creds = sb.credentials["woocommerce"]
         WooCommerceStore(
