@@ -107,6 +107,7 @@ def create_app(
                     await task
             if dispatcher is not None:
                 await dispatcher.stop()
+            await flow_starter.close()
             for row in metrics.flush():
                 writer.record("metrics", row)
             await writer.stop()
