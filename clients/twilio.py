@@ -181,6 +181,7 @@ def find_sent(
 def _never_connected(exc: BaseException) -> bool:
     """True when the connection was never made (refused, no route, DNS): the request never left."""
     from urllib3.exceptions import NewConnectionError
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
