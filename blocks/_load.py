@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from prefect.blocks.core import Block
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
 
 __all__ = ["BlockNotFound", "aload_block", "load_block"]
 
@@ -26,14 +29,14 @@ class BlockNotFound(ValueError):
 _MISSING = "Unable to find block document"
 
 
-async def aload_block(block_cls: type[B], name: str) -> B:
-    """`load_block` for async code (flows and tasks).
+async def aload_block(block_cls: type[B], name: str, client: PrefectClient | None = None) -> B:
+    """`load_block` for async code (flows and tasks); `client`: an open Prefect client to reuse.
 
     Raises:
         BlockNotFound: no such document.
     """
     try:
-        return await block_cls.aload(name)
+        return await block_cls.aload(name, client=client)
     except ValueError as exc:
         if _MISSING in str(exc):
             raise BlockNotFound(block_cls, name) from None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect.blocks.core import Block
+from prefect.client.orchestration import PrefectClient, get_client
 
 from blocks import (
     AuthorizeNetGateway,
@@ -103,12 +104,19 @@ class Integrations:
         async with self._lock:
             previous = self.current
             names = self.settings.blocks
-            jobs: dict[str, Any] = {
-                f"woocommerce:{s}": _load(WooCommerceStore, s) for s in self.settings.stores
-            }
-            jobs |= {svc: _load(cls, names) for svc, cls in SERVICE_BLOCKS.items() if svc != "woocommerce"}
-            jobs["api"] = _load(ReceiverAPI, names)
-            results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+            # One client for the whole reload: each new client builds an SSL context (Prefect loads the CA
+            # bundle even for http://), ~30 ms on the receiver's loop, and there are a dozen blocks.
+            async with get_client() as client:
+                jobs: dict[str, Any] = {
+                    f"woocommerce:{s}": _load(WooCommerceStore, s, client) for s in self.settings.stores
+                }
+                jobs |= {
+                    svc: _load(cls, names, client)
+                    for svc, cls in SERVICE_BLOCKS.items()
+                    if svc != "woocommerce"
+                }
+                jobs["api"] = _load(ReceiverAPI, names, client)
+                results = await asyncio.gather(*jobs.values(), return_exceptions=True)
             errors: dict[str, str] = {}
             got: dict[str, Any] = {}
             for key, result in zip(jobs, results, strict=True):
@@ -163,9 +171,9 @@ class Integrations:
                 logger.exception("reloading blocks failed")
 
 
-async def _load(cls: type[Block], name: str) -> Block | None:
+async def _load(cls: type[Block], name: str, client: PrefectClient) -> Block | None:
     try:
-        return await aload_block(cls, name)
+        return await aload_block(cls, name, client)
     except BlockNotFound:
         return None
 
