@@ -77,7 +77,7 @@ import httpx
 import orjson
 
 # Imported here, not where used: the receiver's loop must not stall on a first import (~40 ms each).
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import FlowCreate, FlowRunCreate
 from prefect.client.schemas.objects import DeploymentStatus, FlowRun, StateType
 from prefect.deployments import arun_deployment
@@ -205,16 +205,18 @@ class FlowStarter:
             max_workers=settings.dispatch_concurrency + 2, thread_name_prefix="nxt-receiver-flow"
         )
         self.background: set[asyncio.Task[Any]] = set()
-        self._client: Any = None  # PrefectClient, opened on first use on the receiver's loop
+        self._client: PrefectClient | None = None  # opened on first use, on the receiver's loop
+        self._opening = asyncio.Lock()
 
-    async def client(self) -> Any:
+    async def client(self) -> PrefectClient:
         """The Prefect client of the receiver's loop, opened once. A client per call would build an SSL
         context each time (Prefect loads the CA bundle even for http://): 20-80 ms on the loop, measured as
         the receiver's longest stalls under load."""
-        if self._client is None:
-            client = get_client()
-            await client.__aenter__()
-            self._client = client
+        async with self._opening:  # concurrent first callers share one client
+            if self._client is None:
+                client = get_client()
+                await client.__aenter__()
+                self._client = client
         return self._client
 
     async def close(self) -> None:
@@ -225,7 +227,6 @@ class FlowStarter:
 
     async def deployment_ready(self, name: str) -> bool:
         """Whether deployment `flow/name` exists and something polls it (status READY); cached briefly."""
-
         cached = self._ready.get(name)
         if cached and time.monotonic() - cached[0] < self.settings.deployment_check_s:
             return cached[1]
@@ -271,7 +272,6 @@ class FlowStarter:
     async def _in_process(
         self, flow: Any, parameters: Mapping[str, Any], key: str, tags: Sequence[str], *, wait: bool
     ) -> str:
-
         if key in self._executing:  # the same key asked again while its run executes here
             return self._executing[key]
         client = await self.client()
