@@ -504,7 +504,7 @@ def bench(
                 flush=True,
             )
             acked = list(first["acked_keys"])
-            if args.quick or args.dispatch == "off":
+            if args.quick:
                 if args.dispatch != "off":
                     wait_processed(engine, args.drain_timeout)
                 stored, processed, lost = check(engine, acked)
@@ -526,7 +526,8 @@ def bench(
                 }
             best = args.rate if first["errors"] == 0 and first["p99_ms"] <= 100 else 0
             for rate in args.rates:
-                wait_processed(engine, args.drain_timeout)  # each rate starts from an idle dispatcher
+                if args.dispatch != "off":
+                    wait_processed(engine, args.drain_timeout)  # each rate starts from an idle dispatcher
                 r = run_round(
                     receiver,
                     make_requests(
@@ -546,7 +547,8 @@ def bench(
                 if not held:
                     break
                 best = rate
-            wait_processed(engine, args.drain_timeout)
+            if args.dispatch != "off":
+                wait_processed(engine, args.drain_timeout)
             stored, processed, _ = check(engine, acked)
             print(
                 f"[{database}] acked {len(acked)}, stored once {stored}, processed once {processed}",
@@ -561,7 +563,8 @@ def bench(
                 work,
                 kill_after=args.kill_seconds / 2,
             )
-            wait_processed(engine, args.drain_timeout)
+            if args.dispatch != "off":
+                wait_processed(engine, args.drain_timeout)
             k_stored, k_processed, lost = check(engine, killed["acked_keys"])
             print(
                 f"[{database}] kill round: acked {killed['acked']}, refused/failed {killed['errors']}, "

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.db import create_hub_engine
 from hub.records import strip_nul
+from receiver import verify
 from receiver.credentials import Integrations
 from receiver.deps import Runtime
 from receiver.dispatch import Dispatcher, FlowStarter, Registry
@@ -71,7 +72,7 @@ def create_app(
                 "can post events. Use this only for local testing."
             )
         creds = Integrations(settings)
-        await creds.load()
+        await asyncio.gather(creds.load(), asyncio.to_thread(verify.preload))
         flow_starter = starter or FlowStarter(settings)
         dispatcher: Dispatcher | None = None
         if settings.dispatch_enabled:

@@ -586,3 +586,36 @@ def test_a_write_lock_held_elsewhere_delays_the_ack_but_never_the_loop(hub_url: 
     finally:
         running.stop()
         engine.dispose()
+
+
+# --- start-up -------------------------------------------------------------------------------------
+def test_preload_covers_every_sdk_module_the_checks_import() -> None:
+    """A vendor import left to the first webhook stalls the loop (Stripe's SDK: ~140 ms) and every
+    request queued behind it: each module `receiver.verify` imports inside a check is preloaded."""
+    import ast
+    import inspect
+
+    from receiver import verify
+
+    imported = set()
+    for node in ast.walk(ast.parse(inspect.getsource(verify))):
+        if isinstance(node, ast.FunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    imported |= {alias.name for alias in inner.names}
+                elif isinstance(inner, ast.ImportFrom) and inner.module:
+                    imported.add(inner.module)
+    imported.discard("importlib")
+    assert imported == set(verify.SDK_MODULES)
+
+
+def test_the_receiver_preloads_the_vendor_sdks_before_serving(
+    receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from receiver import verify
+
+    calls: list[str] = []
+    monkeypatch.setattr(verify, "preload", lambda: calls.append("preload"))
+    running = receiver()
+    assert calls == ["preload"]
+    assert running.client().get("/healthz").status_code == 200
