@@ -473,9 +473,12 @@ def bench(
             # one metrics window over a round, so the receiver's own percentiles cover all of it
             "NXT_RECEIVER_METRICS_INTERVAL_S": "300",
         }
-        # --dispatch here: one receiver acknowledges and dispatches; separate: the receiver that takes the
-        # load runs --no-dispatch and a second one (its own process) dispatches; off: nobody dispatches.
+        # --dispatch process: the receiver's dispatcher runs in its child process (the default); loop: on
+        # the receiver's own loop; separate: the receiver that takes the load runs --no-dispatch and a
+        # second receiver (its own process) dispatches; off: nobody dispatches.
         ingest_only = ("--no-dispatch",) if args.dispatch in ("separate", "off") else ()
+        if args.dispatch == "loop":
+            env["NXT_RECEIVER_DISPATCH_PROCESS"] = "false"
         receiver = Receiver(env, free_port(), work / f"receiver-{database}.log", ingest_only)
         receiver.start()
         dispatcher = None
@@ -621,10 +624,11 @@ def main() -> None:
     parser.add_argument("--only-postgres", action="store_true", help="Skip the SQLite run.")
     parser.add_argument(
         "--dispatch",
-        choices=("here", "separate", "off"),
-        default="here",
-        help="Dispatcher in the receiver taking the load (here), in a second receiver process "
-        "(separate), or none (off: the acknowledgement path alone; nothing is processed).",
+        choices=("process", "loop", "separate", "off"),
+        default="process",
+        help="The receiver's dispatcher in its child process (process, the default), on the receiver's "
+        "own loop (loop), in a second receiver (separate), or none (off: the acknowledgement path "
+        "alone; nothing is processed).",
     )
     parser.add_argument(
         "--quick", action="store_true", help="Only the first round (no rising rates, no kill)."

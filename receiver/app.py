@@ -23,12 +23,12 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.db import create_hub_engine
 from hub.records import strip_nul
 from receiver import verify
 from receiver.credentials import Integrations
 from receiver.deps import Runtime
 from receiver.dispatch import Dispatcher, FlowStarter, Registry
+from receiver.dispatcher_process import DispatcherProcess
 from receiver.errors import Rejected
 from receiver.metrics import Metrics, MetricsMiddleware
 from receiver.routes import integrations, messaging, webhooks
@@ -58,6 +58,10 @@ def create_app(
         engine: A hub engine to use instead of opening one (tests); the caller disposes of it.
         registry: Dispatcher handlers; defaults to `receiver.handlers.default_registry()`.
         starter: How flows are started (tests pass a fake); defaults to `FlowStarter(settings)`.
+
+    The dispatcher runs in a child process (`settings.dispatch_process`, the default; see
+    `receiver.dispatcher_process`), or on this app's loop when that is off or a `registry` or `starter`
+    is given (they cannot cross to another process).
     """
     settings = settings or ReceiverSettings()
     metrics = Metrics(settings.metrics_interval_s)
@@ -65,7 +69,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
-        hub = engine if engine is not None else await asyncio.to_thread(_open_hub, settings)
+        hub = engine if engine is not None else await asyncio.to_thread(settings.open_hub)
         if not settings.signature_verification_enabled:
             logger.warning(
                 "WEBHOOK_SIGNATURE_VERIFICATION_ENABLED=false: webhook signatures are NOT checked; anyone "
@@ -75,18 +79,24 @@ def create_app(
         await asyncio.gather(creds.load(), asyncio.to_thread(verify.preload))
         flow_starter = starter or FlowStarter(settings)
         dispatcher: Dispatcher | None = None
-        if settings.dispatch_enabled:
+        child: DispatcherProcess | None = None
+        if settings.dispatch_enabled and settings.dispatch_process and registry is None and starter is None:
+            child = DispatcherProcess(
+                settings,
+                hub.url.render_as_string(hide_password=False),
+                log_level=logging.getLevelName(logging.getLogger("nxt").getEffectiveLevel()),
+            )
+            await child.start()
+        elif settings.dispatch_enabled:
             from receiver.handlers import default_registry
 
             dispatcher = Dispatcher(settings, hub, creds, registry or default_registry(), flow_starter)
+        wake = dispatcher.wake if dispatcher else child.wake if child else None
         writer = GroupWriter(
-            hub,
-            max_batch=settings.write_batch_max,
-            on_commit=dispatcher.wake if dispatcher else None,
-            on_loop=settings.write_on_loop,
+            hub, max_batch=settings.write_batch_max, on_commit=wake, on_loop=settings.write_on_loop
         )
         writer.start()
-        rt = Runtime(settings, hub, creds, writer, metrics, dispatcher, flow_starter)
+        rt = Runtime(settings, hub, creds, writer, metrics, dispatcher or child, flow_starter)
         app.state.nxt = rt
         # Everything loaded so far lives as long as the process: keep it out of the collector's scans,
         # whose full passes otherwise stall requests for tens of milliseconds.
@@ -108,6 +118,8 @@ def create_app(
                     await task
             if dispatcher is not None:
                 await dispatcher.stop()
+            if child is not None:
+                await child.stop()
             await flow_starter.close()
             for row in metrics.flush():
                 writer.record("metrics", row)
@@ -154,14 +166,6 @@ def create_app(
         return _refuse(request, status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error", None)
 
     return app
-
-
-def _open_hub(settings: ReceiverSettings) -> Engine:
-    if settings.hub:
-        from blocks import hub_engine_options
-
-        return create_hub_engine(**hub_engine_options(settings.hub))
-    return create_hub_engine(settings.database_url)
 
 
 def _refuse(

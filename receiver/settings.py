@@ -8,10 +8,13 @@ how it is reached from outside (`public_base_url`), and how its inbox is dispatc
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["ReceiverSettings"]
 
@@ -71,7 +74,20 @@ class ReceiverSettings(BaseSettings):
         description="SQLite: commit inbox batches on the event loop (off: on the writer's thread).",
     )
     # Dispatcher.
-    dispatch_enabled: bool = Field(default=True, description="Run the dispatcher in this process.")
+    dispatch_enabled: bool = Field(default=True, description="Run a dispatcher with this receiver.")
+    dispatch_process: bool = Field(
+        default=True,
+        description=(
+            "Run the dispatcher in a child process (its flow runs then never delay acknowledgements); "
+            "false: on the receiver's own event loop."
+        ),
+    )
+    dispatch_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the dispatcher process's CPU priority is than the receiver's (nice).",
+    )
     dispatch_concurrency: int = Field(default=4, ge=1, description="Groups of events handled at once.")
     dispatch_batch: int = Field(default=500, ge=1, description="Pending events read per dispatcher pass.")
     dispatch_poll_s: float = Field(default=2.0, gt=0, description="Longest wait between dispatcher passes.")
@@ -116,6 +132,16 @@ class ReceiverSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL; give e.g. https://hooks.example.com")
         return value
+
+    def open_hub(self) -> Engine:
+        """The hub: the Hub Database block named by `hub`, else `database_url` (NXT_DATABASE_URL)."""
+        from hub.db import create_hub_engine
+
+        if self.hub:
+            from blocks import hub_engine_options
+
+            return create_hub_engine(**hub_engine_options(self.hub))
+        return create_hub_engine(self.database_url)
 
     @property
     def owner(self) -> str:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from deployments.errors import CommandError
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from receiver.settings import ReceiverSettings
 
 
 def receiver(
@@ -22,7 +17,12 @@ def receiver(
         typer.Option(help="The URL vendors call, e.g. https://hooks.example.com (behind a proxy or tunnel)."),
     ] = None,
     dispatch: Annotated[
-        bool, typer.Option("--dispatch/--no-dispatch", help="Run the dispatcher in this process.")
+        bool,
+        typer.Option(
+            "--dispatch/--no-dispatch",
+            help="Run a dispatcher: pending events become flow runs (in a child process, at a lower CPU "
+            "priority; NXT_RECEIVER_DISPATCH_PROCESS=false runs it on the receiver's own loop).",
+        ),
     ] = True,
     hub: Annotated[
         str | None,
@@ -55,7 +55,7 @@ def receiver(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    engine = _open_hub(settings)  # one clear line now if the hub cannot be reached
+    engine = settings.open_hub()  # one clear line now if the hub cannot be reached
     ensure_api(lambda line: typer.echo(line, err=True))  # after the checks: a bad setting starts nothing
     from receiver.app import create_app
 
@@ -87,13 +87,3 @@ def _log_to_stderr(level: str) -> None:
     logger.addHandler(handler)
     logger.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
     logger.propagate = False
-
-
-def _open_hub(settings: ReceiverSettings) -> Engine:
-    from hub.db import create_hub_engine
-
-    if settings.hub:
-        from blocks import hub_engine_options
-
-        return create_hub_engine(**hub_engine_options(settings.hub))
-    return create_hub_engine(settings.database_url)

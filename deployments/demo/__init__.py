@@ -63,8 +63,14 @@ def run_demo(
             echo(f"blocks saved as `{BLOCKS}`, pointing at the sandbox")
             ctx.full_sync()
             ctx.push_prices()
+            # The dispatcher on the receiver's loop: the demo drains it step by step.
             settings = ReceiverSettings(
-                blocks=BLOCKS, stores=[BLOCKS], block_refresh_s=0, metrics_interval_s=3600, instance="demo"
+                blocks=BLOCKS,
+                stores=[BLOCKS],
+                block_refresh_s=0,
+                metrics_interval_s=3600,
+                instance="demo",
+                dispatch_process=False,
             )
             with serve_receiver(settings, engine) as receiver:
                 echo(f"receiver on {receiver.url}")

@@ -134,6 +134,7 @@ def settings_for(name: str, **overrides: Any) -> ReceiverSettings:
         "blocks": name,
         "stores": [name],
         "dispatch_enabled": False,
+        "dispatch_process": False,  # tests drive the dispatcher on the loop (`runtime.dispatcher.drain()`)
         "block_refresh_s": 0,
         "metrics_interval_s": 3600,
         "instance": name,
