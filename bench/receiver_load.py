@@ -5,20 +5,21 @@ exactly-once storage and processing, and no acknowledged event lost to a SIGKILL
     uv run python bench/receiver_load.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 What runs (each its own process, all on 127.0.0.1): a Prefect server (blocks, events, flow runs), the
-receiver (`nxt receiver`, uvicorn with httptools and uvloop, dispatcher on), and a load generator that
-sends pre-signed Stripe and WooCommerce webhooks (half each) open loop: request i is due at
-t0 + i / rate whatever happened to the ones before, latency is measured from that due time to the end of
-the answer (so a stall is counted, not hidden), over at most `--connections` keep-alive connections. The
-WooCommerce events name records of a sandbox store served by this script, so their processing is real
-`woocommerce-sync-records` flow runs; the Stripe events start real `ingest-ledger` runs against the
-sandbox's Stripe.
+receiver (`nxt receiver`, uvicorn with httptools and uvloop, its dispatcher in a child process), and a
+load generator that sends pre-signed Stripe and WooCommerce webhooks (half each) open loop: request i is
+due at t0 + i / rate whatever happened to the ones before, latency is measured from that due time to the
+end of the answer (so a stall is counted, not hidden), over at most `--connections` keep-alive
+connections. The WooCommerce events name records of a sandbox store served by this script, so their
+processing is real `woocommerce-sync-records` flow runs; the Stripe events start real `ingest-ledger`
+runs against the sandbox's Stripe.
 
 Rounds: `--rate` (300/s) for `--seconds` (30 s): p50/p99 and errors; then rising rates (`--rates`) for
 the same time until one fails p99 <= 100 ms or has an error: the highest that held is
-`max_rate_p99_under_100ms`. Then the dispatcher is waited for and every acknowledged event is checked:
-in the inbox exactly once (`stored`), `done` with exactly one `webhook_processed` row (`processed`). Last,
-a kill round: load at `--rate` for `--kill-seconds`, the receiver SIGKILLed half-way and restarted at
-once; `lost_after_kill` counts acknowledged events missing from the inbox afterwards.
+`max_rate_p99_under_100ms`. Before each rate, and then, the dispatcher is waited for (the backlog's
+processing rate is printed) and every acknowledged event is checked: in the inbox exactly once
+(`stored`), `done` with exactly one `webhook_processed` row (`processed`). Last, a kill round: load at
+`--rate` for `--kill-seconds`, the receiver SIGKILLed half-way and restarted at once; `lost_after_kill`
+counts acknowledged events missing from the inbox afterwards.
 
 Ends with one JSON line per database: rate, seconds, p50_ms, p99_ms, errors, max_rate_p99_under_100ms,
 acked, stored, processed, lost_after_kill, database.
@@ -392,16 +393,27 @@ def _server_times(receiver: Receiver) -> dict[str, Any]:
     }
 
 
-def wait_processed(engine: Any, deadline_s: float) -> None:
+def wait_processed(engine: Any, deadline_s: float, database: str = "") -> None:
+    """Wait until the dispatcher has closed every row; prints how fast it worked off the backlog."""
     import sqlalchemy as sa
 
-    deadline = time.monotonic() + deadline_s
+    started = time.monotonic()
+    deadline = started + deadline_s
+    backlog = None
     while True:
         with engine.connect() as conn:
             left = conn.execute(
                 sa.text("SELECT count(*) FROM webhook_events WHERE status IN ('pending', 'processing')")
             ).scalar_one()
+        backlog = left if backlog is None else backlog
         if not left:
+            took = time.monotonic() - started
+            if backlog > 1000:
+                print(
+                    f"[{database}] backlog of {backlog} events processed in {took:.0f} s "
+                    f"({backlog / took:.0f}/s, load average {_load()})",
+                    flush=True,
+                )
             return
         if time.monotonic() > deadline:
             raise RuntimeError(f"{left} events still not processed after {deadline_s}s")
@@ -509,7 +521,7 @@ def bench(
             acked = list(first["acked_keys"])
             if args.quick:
                 if args.dispatch != "off":
-                    wait_processed(engine, args.drain_timeout)
+                    wait_processed(engine, args.drain_timeout, database)
                 stored, processed, lost = check(engine, acked)
                 print(f"[{database}] acked {len(acked)}, stored once {stored}, processed once {processed}")
                 return {
@@ -530,7 +542,9 @@ def bench(
             best = args.rate if first["errors"] == 0 and first["p99_ms"] <= 100 else 0
             for rate in args.rates:
                 if args.dispatch != "off":
-                    wait_processed(engine, args.drain_timeout)  # each rate starts from an idle dispatcher
+                    wait_processed(
+                        engine, args.drain_timeout, database
+                    )  # each rate starts from an idle dispatcher
                 r = run_round(
                     receiver,
                     make_requests(
@@ -551,7 +565,7 @@ def bench(
                     break
                 best = rate
             if args.dispatch != "off":
-                wait_processed(engine, args.drain_timeout)
+                wait_processed(engine, args.drain_timeout, database)
             stored, processed, _ = check(engine, acked)
             print(
                 f"[{database}] acked {len(acked)}, stored once {stored}, processed once {processed}",
@@ -567,7 +581,7 @@ def bench(
                 kill_after=args.kill_seconds / 2,
             )
             if args.dispatch != "off":
-                wait_processed(engine, args.drain_timeout)
+                wait_processed(engine, args.drain_timeout, database)
             k_stored, k_processed, lost = check(engine, killed["acked_keys"])
             print(
                 f"[{database}] kill round: acked {killed['acked']}, refused/failed {killed['errors']}, "

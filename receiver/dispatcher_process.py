@@ -204,7 +204,8 @@ async def _dispatch(settings: ReceiverSettings, report: IO[bytes]) -> None:
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    with contextlib.suppress(NotImplementedError):  # not on Windows' loop
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
     engine = await asyncio.to_thread(settings.open_hub)
     creds = Integrations(settings)
     await creds.load()
@@ -260,7 +261,7 @@ def main() -> None:
     config = _read_config()
     settings = ReceiverSettings.model_validate(config["settings"])
     _log_to_stderr(str(config.get("log_level", "INFO")))
-    if settings.dispatch_nice:
+    if settings.dispatch_nice and hasattr(os, "nice"):
         os.nice(settings.dispatch_nice)
     try:
         import uvloop

@@ -7,6 +7,7 @@ how it is reached from outside (`public_base_url`), and how its inbox is dispatc
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import TYPE_CHECKING, Annotated
 
@@ -76,7 +77,7 @@ class ReceiverSettings(BaseSettings):
     # Dispatcher.
     dispatch_enabled: bool = Field(default=True, description="Run a dispatcher with this receiver.")
     dispatch_process: bool = Field(
-        default=True,
+        default=os.name != "nt",  # POSIX pipes and signals; tested on Linux
         description=(
             "Run the dispatcher in a child process (its flow runs then never delay acknowledgements); "
             "false: on the receiver's own event loop."
@@ -89,7 +90,11 @@ class ReceiverSettings(BaseSettings):
         description="How much lower the dispatcher process's CPU priority is than the receiver's (nice).",
     )
     dispatch_concurrency: int = Field(default=4, ge=1, description="Groups of events handled at once.")
-    dispatch_batch: int = Field(default=500, ge=1, description="Pending events read per dispatcher pass.")
+    dispatch_batch: int = Field(
+        default=2000,
+        ge=1,
+        description="Pending events read per dispatcher pass (a handler's max_batch caps each run).",
+    )
     dispatch_poll_s: float = Field(default=2.0, gt=0, description="Longest wait between dispatcher passes.")
     lease_s: float = Field(default=300.0, gt=0, description="How long a claimed event is held (renewed).")
     retry_base_s: float | None = Field(

@@ -171,6 +171,41 @@ def test_ignore_closes_rows_ignored(receiver: Any, engine: sa.Engine, events: An
 
 
 @pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
+def test_a_backlog_larger_than_a_pass_is_worked_off_without_waiting_for_the_poll(
+    receiver: Any, engine: sa.Engine, events: Any
+) -> None:
+    """Each finished group wakes the dispatcher: rows beyond one pass's `dispatch_batch` are read at
+    once, not at the next poll (60 s here); nothing else wakes it, since no new rows arrive."""
+    running = receiver()
+    store(engine, *(InboxItem("stripe", f"evt_b{i}", "t", {}) for i in range(6)))
+    handler = Recorder()
+    d = make_dispatcher(
+        running,
+        Registry([Handler("h", "stripe", handler)]),
+        dispatch_batch=2,
+        dispatch_concurrency=1,
+        dispatch_poll_s=60,
+    )
+
+    async def start() -> asyncio.Task[None]:
+        return asyncio.create_task(d.run_forever())
+
+    task = running.call(start())
+    try:
+        deadline = time.monotonic() + 30
+        while len(handler.calls) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(handler.calls) == 6, f"{len(handler.calls)} of 6 rows handled before the poll"
+    finally:
+
+        async def stop() -> None:
+            task.cancel()
+            await d.stop()
+
+        running.call(stop())
+
+
+@pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # the check is the same on every backend
 def test_rows_left_processing_resume_on_start_with_their_run_key(
     receiver: Any, engine: sa.Engine, events: Any
 ) -> None:
