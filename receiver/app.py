@@ -81,9 +81,13 @@ def create_app(
         dispatcher: Dispatcher | None = None
         child: DispatcherProcess | None = None
         if settings.dispatch_enabled and settings.dispatch_process and registry is None and starter is None:
+            # The API this receiver's client talks to (from the environment, a profile, the temporary
+            # server `nxt receiver` started, or a test harness), which the child could not find itself.
+            prefect_api = str((await flow_starter.client()).api_url)
             child = DispatcherProcess(
                 settings,
                 hub.url.render_as_string(hide_password=False),
+                prefect_api,
                 log_level=logging.getLevelName(logging.getLogger("nxt").getEffectiveLevel()),
             )
             await child.start()

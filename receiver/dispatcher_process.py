@@ -47,13 +47,17 @@ class DispatcherProcess:
     Args:
         settings: The receiver's settings (the child gets the same).
         hub_url: The hub the receiver writes to (used when `settings.hub` names no block).
+        prefect_api_url: The Prefect API the receiver's own client talks to: the child uses the same.
         log_level: The child's `nxt` log level.
     """
 
-    def __init__(self, settings: ReceiverSettings, hub_url: str, *, log_level: str = "INFO") -> None:
+    def __init__(
+        self, settings: ReceiverSettings, hub_url: str, prefect_api_url: str, *, log_level: str = "INFO"
+    ) -> None:
         if not settings.hub:
             settings = settings.model_copy(update={"database_url": hub_url})
         self.settings = settings
+        self.prefect_api_url = prefect_api_url
         self.log_level = log_level
         self.restarts = 0
         self._proc: asyncio.subprocess.Process | None = None
@@ -134,7 +138,8 @@ class DispatcherProcess:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         env = dict(os.environ)
-        env.update(_prefect_env())
+        env.update(_prefect_key())
+        env["PREFECT_API_URL"] = self.prefect_api_url
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -150,18 +155,12 @@ class DispatcherProcess:
         return proc
 
 
-def _prefect_env() -> dict[str, str]:
-    """The Prefect API this process uses, for the child: it may come from a profile, a temporary server
-    this process started, or a test harness's settings, none of which the child would find by itself."""
+def _prefect_key() -> dict[str, str]:
+    """The Prefect Cloud key this process uses (a profile's, or a temporary setting's), for the child."""
     from prefect.settings import get_current_settings
 
-    api = get_current_settings().api
-    env = {}
-    if api.url:
-        env["PREFECT_API_URL"] = str(api.url)
-    if api.key is not None:
-        env["PREFECT_API_KEY"] = api.key.get_secret_value()
-    return env
+    key = get_current_settings().api.key
+    return {"PREFECT_API_KEY": key.get_secret_value()} if key is not None else {}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -195,7 +195,8 @@ async def health(rt: RuntimeDep) -> Response:
     checks["prefect"]["latencyMs"] = round((time.perf_counter() - started) * 1000, 1)
     checks["writer"] = {"ok": True, "batches": rt.writer.batches, "failures": rt.writer.failures}
     if rt.dispatcher is not None:
-        checks["dispatcher"] = {"ok": True, **rt.dispatcher.snapshot()}
+        snapshot = rt.dispatcher.snapshot()  # in a child process: also whether that process runs
+        checks["dispatcher"] = {"ok": snapshot.get("process", {}).get("running", True), **snapshot}
     state = "healthy" if checks["hub"]["ok"] and checks["prefect"]["ok"] else "degraded"
     if not checks["hub"]["ok"]:
         state = "unhealthy"

@@ -37,6 +37,7 @@ def deliver(http: httpx.Client, secret: str, product: int, note: str) -> int:
 
 def done(engine: sa.Engine, row_id: int) -> Any:
     row = next(r for r in rows(engine) if r.id == row_id)
+    assert row.status != "failed", row.error
     return row if row.status == "done" else None
 
 
@@ -71,6 +72,8 @@ def test_the_child_runs_the_flows_is_restarted_and_stops_with_the_receiver(
             )
             pid = status["process"]["pid"]
             assert status["process"]["running"] and pid != os.getpid() and status["dispatched"] >= 1
+            health = http.get("/api/integrations/health", headers=auth).json()["data"]["checks"]
+            assert health["dispatcher"]["ok"] and health["dispatcher"]["process"]["pid"] == pid
             with engine.connect() as conn:
                 synced = conn.execute(sa.text("SELECT count(*) FROM sync_runs")).scalar_one()
             assert synced >= 1
