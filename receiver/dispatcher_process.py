@@ -72,7 +72,8 @@ class DispatcherProcess:
         await self._started.wait()
 
     def wake(self) -> None:
-        """Tell the child new rows were committed (one byte; skipped while one is still unread)."""
+        """Tell the child new rows were committed: one byte, unless earlier ones still wait in this
+        end's buffer (the child's read takes all the bytes that arrived as one wake-up)."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdin.is_closing():
             return
@@ -129,10 +130,10 @@ class DispatcherProcess:
                 code = await proc.wait()
                 if self._stopping:
                     return
+                if time.monotonic() - started > 60:  # it had been running fine: not a crash loop
+                    backoff = 1.0
                 logger.error("the dispatcher process exited (code %s); restarting it in %.0fs", code, backoff)
             self.restarts += 1
-            if time.monotonic() - started > 60:
-                backoff = 1.0
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, RESTART_MAX_S)
 
