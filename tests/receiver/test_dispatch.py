@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from prefect import flow
-from receiver_harness import API_TOKEN, rows, save_blocks, settings_for, start_receiver
+from receiver_harness import API_TOKEN, rows, save_sandbox_blocks, settings_for, start_receiver
 
 from hub import inbox
 from hub.inbox import InboxItem
@@ -313,14 +313,7 @@ def test_a_served_deployment_is_started_with_the_idempotency_key(receiver: Any) 
 def test_store_webhooks_become_one_sync_run_per_resource(
     sandbox: Any, names: str, engine: sa.Engine, events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    creds = sandbox.credentials["woocommerce"]
-    save_blocks(
-        names,
-        store_url=sandbox.urls["woocommerce"],
-        woo_secret=creds["webhook_secret"],
-        consumer_key=creds["consumer_key"],
-        consumer_secret=creds["consumer_secret"],
-    )
+    creds = save_sandbox_blocks(names, sandbox)
     monkeypatch.setenv("NXT_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
     running = start_receiver(settings_for(names, dispatch_enabled=True), engine)
     try:

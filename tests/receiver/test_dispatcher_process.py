@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from receiver_harness import API_TOKEN, rows, save_blocks, settings_for, start_receiver
+from receiver_harness import API_TOKEN, rows, save_sandbox_blocks, settings_for, start_receiver
 from webhook_signing import woo_headers
 
 pytestmark = pytest.mark.parametrize("hub_url", ["sqlite"], indirect=True)  # process mechanics only
@@ -44,14 +44,7 @@ def done(engine: sa.Engine, row_id: int) -> Any:
 def test_the_child_runs_the_flows_is_restarted_and_stops_with_the_receiver(
     sandbox: Any, names: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    creds = sandbox.credentials["woocommerce"]
-    save_blocks(
-        names,
-        store_url=sandbox.urls["woocommerce"],
-        woo_secret=creds["webhook_secret"],
-        consumer_key=creds["consumer_key"],
-        consumer_secret=creds["consumer_secret"],
-    )
+    creds = save_sandbox_blocks(names, sandbox)
     monkeypatch.setenv("NXT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     running = start_receiver(settings_for(names, dispatch_enabled=True, dispatch_process=True), engine)
     child = running.runtime.dispatcher

@@ -143,16 +143,9 @@ def test_woocommerce_status_and_history_in_the_seed_shape(
 def test_woocommerce_sync_starts_a_flow_run_and_answers_its_id(
     sandbox: Any, names: str, engine: sa.Engine, monkeypatch: Any
 ) -> None:
-    from receiver_harness import save_blocks, settings_for, start_receiver
+    from receiver_harness import save_sandbox_blocks, settings_for, start_receiver
 
-    creds = sandbox.credentials["woocommerce"]
-    save_blocks(
-        names,
-        store_url=sandbox.urls["woocommerce"],
-        woo_secret=creds["webhook_secret"],
-        consumer_key=creds["consumer_key"],
-        consumer_secret=creds["consumer_secret"],
-    )
+    save_sandbox_blocks(names, sandbox)
     monkeypatch.setenv("NXT_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
     running = start_receiver(settings_for(names), engine)
     try:

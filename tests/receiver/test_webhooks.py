@@ -24,6 +24,7 @@ from receiver_harness import (
     WOO_SECRET,
     rows,
     save_blocks,
+    save_sandbox_blocks,
     settings_for,
     start_receiver,
 )
@@ -220,14 +221,7 @@ def test_the_hub_unavailable_is_503_and_the_receiver_recovers(hub_url: str, name
 
 # --- WooCommerce, delivered by the sandbox store ---------------------------------------------------
 def test_the_sandbox_store_delivers_to_the_receiver(sandbox: Any, names: str, engine: sa.Engine) -> None:
-    creds = sandbox.credentials["woocommerce"]
-    save_blocks(
-        names,
-        store_url=sandbox.urls["woocommerce"],
-        woo_secret=creds["webhook_secret"],
-        consumer_key=creds["consumer_key"],
-        consumer_secret=creds["consumer_secret"],
-    )
+    creds = save_sandbox_blocks(names, sandbox)
     running = start_receiver(settings_for(names), engine)
     try:
         from woocommerce import API

@@ -129,6 +129,19 @@ def save_blocks(
     ReceiverAPI(bearer_token=API_TOKEN).save(name, overwrite=True)
 
 
+def save_sandbox_blocks(name: str, sandbox: Any) -> dict[str, str]:
+    """`save_blocks` with the store block aimed at `sandbox`'s WooCommerce; returns its credentials."""
+    creds: dict[str, str] = sandbox.credentials["woocommerce"]
+    save_blocks(
+        name,
+        store_url=sandbox.urls["woocommerce"],
+        woo_secret=creds["webhook_secret"],
+        consumer_key=creds["consumer_key"],
+        consumer_secret=creds["consumer_secret"],
+    )
+    return creds
+
+
 def settings_for(name: str, **overrides: Any) -> ReceiverSettings:
     values: dict[str, Any] = {
         "blocks": name,
